@@ -1,0 +1,24 @@
+/// The BLAS kernel family this processor should use, decided from the CPU's feature flags.
+///
+/// OpenBLAS 0.3.21 picks its kernels from the processor's model number and falls back to its
+/// slowest SSE3 kernels ("Prescott", ~10 GFLOP/s) on processors newer than it knows, such as
+/// Sapphire/Emerald Rapids. Its kernels can be chosen with `OPENBLAS_CORETYPE`, which must be
+/// in the environment before the library loads; the CLI re-executes itself with it set.
+///
+/// - Returns: `SkylakeX` with AVX-512 (F, BW, VL), `Haswell` with AVX2 and FMA, else `nil`
+///   (OpenBLAS' own detection is kept).
+public func recommendedBLASCoreType(cpuinfo: String? = nil) -> String? {
+    let text: String
+    if let cpuinfo {
+        text = cpuinfo
+    } else if let bytes = try? readFile("/proc/cpuinfo") {
+        text = String(decoding: bytes, as: UTF8.self)
+    } else {
+        return nil
+    }
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+    let flags = Set(line.split(separator: " ").map(String.init))
+    if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"]) { return "SkylakeX" }
+    if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+    return nil
+}

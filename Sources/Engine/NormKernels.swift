@@ -1,0 +1,100 @@
+/// Batch normalisation over (N, H, W) per channel, in training and inference form.
+enum NormKernels {
+    /// Per-channel batch mean and biased variance.
+    static func statistics(_ x: Tensor, threads: Int) -> (mean: [Float], variance: [Float]) {
+        let (n, c) = (x.shape[0], x.shape[1])
+        let plane = x.count / max(n * c, 1)
+        var mean = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
+        x.data.withUnsafeBufferPointer { xb in
+            mean.withUnsafeMutableBufferPointer { mb in
+                variance.withUnsafeMutableBufferPointer { vb in
+                    let (mp, vp) = (UncheckedBox(mb.baseAddress!), UncheckedBox(vb.baseAddress!))
+                    parallelFor(c, threads: threads) { ch in
+                        var s: Double = 0
+                        for i in 0..<n { s += Double(Vector.sum(xb.baseAddress! + (i * c + ch) * plane, plane)) }
+                        let m = s / Double(n * plane)
+                        var v: Double = 0
+                        for i in 0..<n {
+                            v += Double(Vector.centeredSquares(xb.baseAddress! + (i * c + ch) * plane, Float(m), plane))
+                        }
+                        mp.value[ch] = Float(m)
+                        vp.value[ch] = Float(v / Double(n * plane))
+                    }
+                }
+            }
+        }
+        return (mean, variance)
+    }
+
+    /// `y = x * scale + shift` per channel (`shift` already holds `beta - mean * scale`).
+    static func affine(_ x: Tensor, scale: [Float], shift: [Float], threads: Int) -> Tensor {
+        let (n, c) = (x.shape[0], x.shape[1])
+        let plane = x.count / max(n * c, 1)
+        return Tensor(uninitializedShape: x.shape) { yb in
+            x.data.withUnsafeBufferPointer { xb in
+                let yp = UncheckedBox(yb.baseAddress!)
+                parallelFor(n, threads: threads) { i in
+                    for ch in 0..<c {
+                        let at = (i * c + ch) * plane
+                        Vector.affine(scale[ch], xb.baseAddress! + at, shift[ch], yp.value + at, plane)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward of training-mode normalisation.
+    ///
+    /// ```
+    /// xhat = (x - mean) * invstd,   y = gamma * xhat + beta
+    /// dx   = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
+    /// ```
+    /// - Returns: `dx`, and the per-channel `sum(dy * xhat)` and `sum(dy)` (the affine gradients).
+    static func backward(dy: Tensor, x: Tensor, mean: [Float], invstd: [Float], gamma: [Float]?,
+                         threads: Int) -> (dx: Tensor, dGamma: [Float], dBeta: [Float]) {
+        let (n, c) = (x.shape[0], x.shape[1])
+        let plane = x.count / max(n * c, 1)
+        let m = Float(n * plane)
+        var dx = Tensor(shape: x.shape)
+        var dGamma = [Float](repeating: 0, count: c), dBeta = [Float](repeating: 0, count: c)
+        dy.data.withUnsafeBufferPointer { db in
+            x.data.withUnsafeBufferPointer { xb in
+                dx.data.withUnsafeMutableBufferPointer { ob in
+                    dGamma.withUnsafeMutableBufferPointer { gb in
+                        dBeta.withUnsafeMutableBufferPointer { bb in
+                            let (op, gp, bp) = (UncheckedBox(ob.baseAddress!), UncheckedBox(gb.baseAddress!),
+                                                UncheckedBox(bb.baseAddress!))
+                            parallelFor(c, threads: threads) { ch in
+                                let (mu, inv) = (mean[ch], invstd[ch])
+                                var sdy: Float = 0, sdyx: Float = 0
+                                for i in 0..<n {
+                                    let d = db.baseAddress! + (i * c + ch) * plane
+                                    let a = Vector.sum(d, plane)
+                                    sdy += a
+                                    sdyx += Vector.dot(d, xb.baseAddress! + (i * c + ch) * plane, plane) - mu * a
+                                }
+                                sdyx *= inv
+                                gp.value[ch] = sdyx
+                                bp.value[ch] = sdy
+                                let g = gamma?[ch] ?? 1
+                                let k1 = g * inv / m
+                                let meanDy = sdy, meanDyx = sdyx
+                                for i in 0..<n {
+                                    let d = db.baseAddress! + (i * c + ch) * plane
+                                    let xp = xb.baseAddress! + (i * c + ch) * plane
+                                    let o = op.value + (i * c + ch) * plane
+                                    // o = k1 * (m * dy - sum(dy) - xhat * sum(dy * xhat)), as a(dy) + b(x) + c.
+                                    let (a, b) = (k1 * m, -k1 * inv * meanDyx)
+                                    let cst = -k1 * meanDy + k1 * inv * mu * meanDyx
+                                    Vector.affine(a, d, cst, o, plane)
+                                    Vector.axpy(b, xp, o, plane)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dx, dGamma, dBeta)
+    }
+}

@@ -1,0 +1,109 @@
+/// Shape rules for convolution and pooling, exposed so callers can validate before building.
+public enum ConvShapes {
+    /// The geometry of `conv2d(x, weight, ...)`; throws when the shapes do not fit.
+    public static func convolution(input: [Int], weight: [Int], bias: [Int]?, stride: (Int, Int),
+                                   padding: (Int, Int), dilation: (Int, Int), groups: Int) throws(ShapeError) -> ConvGeometry {
+        let op = "conv2d"
+        guard input.count == 4 else { throw ShapeError(op, "input must be NCHW, got shape \(input) (weight \(weight))") }
+        guard weight.count == 4 else { throw ShapeError(op, "weight must be [out, in/groups, kh, kw], got \(weight) (input \(input))") }
+        guard groups >= 1, input[1] % groups == 0, weight[0] % groups == 0 else {
+            throw ShapeError(op, "groups \(groups) must divide input channels (input \(input)) and output channels (weight \(weight))")
+        }
+        guard weight[1] == input[1] / groups else {
+            throw ShapeError(op, "weight \(weight) expects \(weight[1] * groups) input channels with groups \(groups), input is \(input)")
+        }
+        guard stride.0 >= 1, stride.1 >= 1, dilation.0 >= 1, dilation.1 >= 1, padding.0 >= 0, padding.1 >= 0 else {
+            throw ShapeError(op, "stride \(stride), dilation \(dilation) must be >= 1 and padding \(padding) >= 0")
+        }
+        if let bias, bias != [weight[0]] {
+            throw ShapeError(op, "bias shape \(bias) does not match \(weight[0]) output channels of weight \(weight) (input \(input))")
+        }
+        for (extent, pad, dil, k) in [(input[2], padding.0, dilation.0, weight[2]), (input[3], padding.1, dilation.1, weight[3])]
+        where extent + 2 * pad < dil * (k - 1) + 1 {
+            throw ShapeError(op, "weight \(weight) (dilation \(dilation), padding \(padding)) does not fit input \(input)")
+        }
+        let g = ConvGeometry(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
+                             outChannels: weight[0], kernelH: weight[2], kernelW: weight[3],
+                             strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
+                             dilationH: dilation.0, dilationW: dilation.1, groups: groups)
+        guard g.outHeight >= 1, g.outWidth >= 1 else {
+            throw ShapeError(op, "weight \(weight) (dilation \(dilation), padding \(padding)) does not fit input \(input)")
+        }
+        return g
+    }
+
+    /// The geometry of a `size x size` pooling window with the given stride and padding.
+    public static func pooling(_ op: String, input: [Int], size: Int, stride: Int, padding: Int) throws(ShapeError) -> ConvGeometry {
+        guard input.count == 4 else { throw ShapeError(op, "input must be NCHW, got shape \(input)") }
+        guard size >= 1, stride >= 1, padding >= 0, padding <= size / 2 else {
+            throw ShapeError(op, "window \(size), stride \(stride), padding \(padding) are not valid for input \(input)")
+        }
+        guard input[2] + 2 * padding >= size, input[3] + 2 * padding >= size else {
+            throw ShapeError(op, "window \(size) with padding \(padding) does not fit input \(input)")
+        }
+        let g = ConvGeometry(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
+                             outChannels: input[1], kernelH: size, kernelW: size, strideH: stride, strideW: stride,
+                             padH: padding, padW: padding, dilationH: 1, dilationW: 1, groups: input[1])
+        guard g.outHeight >= 1, g.outWidth >= 1 else {
+            throw ShapeError(op, "window \(size) does not fit input \(input)")
+        }
+        return g
+    }
+}
+
+extension Variable {
+    /// 2-D convolution (cross-correlation) of NCHW input with `[out, in/groups, kh, kw]` weights.
+    ///
+    /// Dense and grouped convolutions unfold patches and call a matrix product; depthwise ones
+    /// (`groups == channels`) run direct loops. Gradients flow to input, weight and bias.
+    ///
+    /// - Parameters:
+    ///   - weight: filters, `[outChannels, inChannels / groups, kernelH, kernelW]`.
+    ///   - bias: optional per-output-channel offset, `[outChannels]`.
+    ///   - stride, padding, dilation: per axis (height, width).
+    ///   - groups: channel groups; equal to the channel count for a depthwise convolution.
+    public func conv2d(_ weight: Variable, bias: Variable? = nil, stride: (Int, Int) = (1, 1),
+                       padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Variable {
+        let g = checked { () throws(ShapeError) in
+            try ConvShapes.convolution(input: shape, weight: weight.shape, bias: bias?.shape, stride: stride,
+                                       padding: padding, dilation: dilation, groups: groups)
+        }
+        let threads = tape.threads
+        let (x, w) = (value, weight.value)
+        let y = ConvKernels.forward(x: x, weight: w, bias: bias?.value, g, threads: threads)
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        let (xid, wid, bid) = (id, weight.id, bias?.id)
+        return tape.record(y, inputs: inputs) { dy, grads in
+            grads.accumulate(xid, ConvKernels.backwardData(dy: dy, weight: w, g, threads: threads))
+            grads.accumulate(wid, ConvKernels.backwardWeight(dy: dy, x: x, g, threads: threads))
+            if let bid { grads.accumulate(bid, ConvKernels.backwardBias(dy: dy, channels: g.outChannels, threads: threads)) }
+        }
+    }
+
+    /// Max pooling over `size x size` windows (padding never wins: it counts as minus infinity).
+    public func maxPool(size: Int = 3, stride: Int, padding: Int = 1) -> Variable {
+        let g = checked { () throws(ShapeError) in
+            try ConvShapes.pooling("maxPool", input: shape, size: size, stride: stride, padding: padding)
+        }
+        let threads = tape.threads
+        let x = value
+        let y = PoolKernels.maxForward(x, g, threads: threads)
+        let xid = id
+        return tape.record(y, inputs: [self]) { dy, grads in
+            grads.accumulate(xid, PoolKernels.maxBackward(dy, x: x, y: y, g, threads: threads))
+        }
+    }
+
+    /// Average pooling over `size x size` windows; padded positions are not counted in the mean.
+    public func avgPool(size: Int = 3, stride: Int, padding: Int = 1) -> Variable {
+        let g = checked { () throws(ShapeError) in
+            try ConvShapes.pooling("avgPool", input: shape, size: size, stride: stride, padding: padding)
+        }
+        let threads = tape.threads
+        let y = PoolKernels.avgForward(value, g, threads: threads)
+        let xid = id
+        return tape.record(y, inputs: [self]) { dy, grads in
+            grads.accumulate(xid, PoolKernels.avgBackward(dy, g, threads: threads))
+        }
+    }
+}

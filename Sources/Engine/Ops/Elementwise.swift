@@ -1,0 +1,167 @@
+/// Applies `f` to every element into a fresh tensor of the same shape.
+@inline(__always)
+func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+    Tensor(uninitializedShape: x.shape) { yb in
+        x.data.withUnsafeBufferPointer { xb in
+            for k in 0..<xb.count { yb[k] = f(xb[k]) }
+        }
+    }
+}
+
+/// Combines two equally shaped tensors element by element.
+@inline(__always)
+func zipMap(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    Tensor(uninitializedShape: a.shape) { yb in
+        a.data.withUnsafeBufferPointer { ab in
+            b.data.withUnsafeBufferPointer { bb in
+                for k in 0..<ab.count { yb[k] = f(ab[k], bb[k]) }
+            }
+        }
+    }
+}
+
+/// The sum of all elements of `a * b`.
+func dot(_ a: Tensor, _ b: Tensor) -> Float {
+    a.data.withUnsafeBufferPointer { ab in
+        b.data.withUnsafeBufferPointer { bb in Vector.dot(ab.baseAddress!, bb.baseAddress!, ab.count) }
+    }
+}
+
+extension Variable {
+    /// `max(x, 0)` element-wise.
+    public func relu() -> Variable {
+        let y = map(value) { max($0, 0) }
+        let xid = id
+        return tape.record(y, inputs: [self]) { dy, grads in
+            grads.accumulate(xid, zipMap(dy, y) { d, o in o > 0 ? d : 0 })
+        }
+    }
+
+    /// Element-wise sum of two equally shaped variables.
+    public static func + (a: Variable, b: Variable) -> Variable {
+        precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
+        let (aid, bid) = (a.id, b.id)
+        return a.tape.record(zipMap(a.value, b.value, +), inputs: [a, b]) { dy, grads in
+            grads.accumulate(aid, dy)
+            grads.accumulate(bid, dy)
+        }
+    }
+
+    /// Element-wise difference of two equally shaped variables.
+    public static func - (a: Variable, b: Variable) -> Variable {
+        precondition(a.shape == b.shape, "subtract: shapes \(a.shape) and \(b.shape) differ")
+        let (aid, bid) = (a.id, b.id)
+        return a.tape.record(zipMap(a.value, b.value, -), inputs: [a, b]) { dy, grads in
+            grads.accumulate(aid, dy)
+            grads.accumulate(bid, map(dy) { -$0 })
+        }
+    }
+
+    /// Element-wise product of two equally shaped variables.
+    public static func * (a: Variable, b: Variable) -> Variable {
+        precondition(a.shape == b.shape, "multiply: shapes \(a.shape) and \(b.shape) differ")
+        let (av, bv) = (a.value, b.value)
+        let (aid, bid) = (a.id, b.id)
+        return a.tape.record(zipMap(av, bv, *), inputs: [a, b]) { dy, grads in
+            grads.accumulate(aid, zipMap(dy, bv, *))
+            grads.accumulate(bid, zipMap(dy, av, *))
+        }
+    }
+
+    /// Multiplies every element by a constant.
+    public func scaled(by factor: Float) -> Variable {
+        let xid = id
+        return tape.record(map(value) { $0 * factor }, inputs: [self]) { dy, grads in
+            grads.accumulate(xid, map(dy) { $0 * factor })
+        }
+    }
+
+    /// Multiplies every element by a differentiable scalar (a variable with one element).
+    public func scaled(by s: Variable) -> Variable {
+        precondition(s.value.count == 1, "scale: factor must have one element, got shape \(s.shape) for input \(shape)")
+        let (x, k) = (value, s.value.data[0])
+        let (xid, sid, sshape) = (id, s.id, s.shape)
+        return tape.record(map(x) { $0 * k }, inputs: [self, s]) { dy, grads in
+            grads.accumulate(xid, map(dy) { $0 * k })
+            grads.accumulate(sid, Tensor(shape: sshape, data: [dot(dy, x)]))
+        }
+    }
+
+    /// The sum of all elements, as a one-element variable of shape `[]`.
+    public func sum() -> Variable {
+        let shape = self.shape, xid = id
+        return tape.record(Tensor(scalar: value.data.reduce(0, +)), inputs: [self]) { dy, grads in
+            grads.accumulate(xid, Tensor(shape: shape, repeating: dy.data[0]))
+        }
+    }
+
+    /// The mean of all elements, shape `[]`.
+    public func mean() -> Variable { sum().scaled(by: 1 / Float(max(value.count, 1))) }
+
+    /// The same elements viewed with another shape.
+    public func reshaped(_ newShape: [Int]) -> Variable {
+        precondition(newShape.reduce(1, *) == value.count, "reshape: cannot view shape \(shape) as \(newShape)")
+        let old = shape, xid = id
+        return tape.record(value.reshaped(newShape), inputs: [self]) { dy, grads in
+            grads.accumulate(xid, dy.reshaped(old))
+        }
+    }
+}
+
+/// `sum_k weights[k] * inputs[k]` for equally shaped inputs and a weight vector.
+///
+/// Gradients: `d inputs[k] = weights[k] * dy`, `d weights[k] = <dy, inputs[k]>`. This is the
+/// mixing step of a MixedOp and of pairwise node inputs.
+///
+/// - Parameters:
+///   - inputs: one or more variables of one shape.
+///   - weights: a variable holding at least `indices.max + 1` elements.
+///   - indices: which element of `weights` scales each input.
+public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int]) -> Variable {
+    precondition(!inputs.isEmpty, "weightedSum: no inputs")
+    precondition(inputs.count == indices.count, "weightedSum: \(inputs.count) inputs for \(indices.count) weight indices")
+    let shape = inputs[0].shape
+    for v in inputs {
+        precondition(v.shape == shape, "weightedSum: input shapes \(shape) and \(v.shape) differ")
+    }
+    precondition(indices.allSatisfy { $0 >= 0 && $0 < weights.value.count },
+                 "weightedSum: indices \(indices) out of range for weights of shape \(weights.shape)")
+    let w = weights.value
+    var y = Tensor(shape: shape)
+    let values = inputs.map(\.value)
+    y.data.withUnsafeMutableBufferPointer { yb in
+        for (v, k) in zip(values, indices) {
+            v.data.withUnsafeBufferPointer { vb in Vector.axpy(w.data[k], vb.baseAddress!, yb.baseAddress!, yb.count) }
+        }
+    }
+    let ids = inputs.map(\.id), wid = weights.id, wshape = weights.shape
+    return weights.tape.record(y, inputs: inputs + [weights]) { dy, grads in
+        for (xid, k) in zip(ids, indices) {
+            let wk = w.data[k]
+            grads.accumulate(xid, map(dy) { $0 * wk })
+        }
+        grads.accumulate(wid, {
+            var dw = Tensor(shape: wshape)
+            for (v, k) in zip(values, indices) { dw.data[k] += dot(dy, v) }
+            return dw
+        }())
+    }
+}
+
+/// Element-wise sum of one or more equally shaped variables.
+public func sum(_ inputs: [Variable]) -> Variable {
+    precondition(!inputs.isEmpty, "sum: no inputs")
+    if inputs.count == 1 { return inputs[0] }
+    let shape = inputs[0].shape
+    var y = inputs[0].value
+    for v in inputs.dropFirst() {
+        precondition(v.shape == shape, "sum: input shapes \(shape) and \(v.shape) differ")
+        y.data.withUnsafeMutableBufferPointer { yb in
+            v.value.data.withUnsafeBufferPointer { vb in for e in 0..<yb.count { yb[e] += vb[e] } }
+        }
+    }
+    let ids = inputs.map(\.id)
+    return inputs[0].tape.record(y, inputs: inputs) { dy, grads in
+        for xid in ids { grads.accumulate(xid, dy) }
+    }
+}

@@ -1,0 +1,76 @@
+import Dispatch
+
+/// Runs `body(i)` for `i` in `0..<count` on up to `threads` threads.
+///
+/// Work items are distributed round-robin; callers only use it for items that write disjoint
+/// memory or partial results that are later combined in a fixed order, so results never depend
+/// on the thread count.
+@inline(__always)
+func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+    if threads <= 1 || count <= 1 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    let workers = min(threads, count)
+    withoutActuallyEscaping(body) { body in
+        let box = UncheckedBox(body)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w
+            while i < count {
+                box.value(i)
+                i += workers
+            }
+        }
+    }
+}
+
+/// Wraps a value that is shared across threads under a discipline the compiler cannot check
+/// (disjoint writes through raw pointers).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// The fixed partition of a batch into reduction chunks: it depends on the batch size only,
+/// so that gradient sums are bit-identical for any number of threads.
+@inline(__always)
+func reductionChunks(_ batch: Int) -> [Range<Int>] {
+    let parts = min(batch, 4)
+    guard parts > 0 else { return [] }
+    return (0..<parts).map { p in (p * batch / parts)..<((p + 1) * batch / parts) }
+}
+
+import COpenBLAS
+
+/// Keeps large tensor buffers in the heap instead of fresh `mmap` regions.
+///
+/// Every forward pass allocates and frees the same few hundred megabytes; by default glibc
+/// returns each large block to the kernel and takes page faults to get it back, which cost a
+/// sixth of a training step. Call once at start-up.
+public func configureAllocatorForTensors() {
+    _ = mallopt(M_MMAP_THRESHOLD, 256 << 20)
+    _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
+}
+
+/// `body(i)` for `i` in `0..<count` on up to `threads` threads, results in index order.
+///
+/// Each item must be independent (its own tape, its own generator); the output order never
+/// depends on which thread ran what.
+public func concurrentMap<T>(_ count: Int, threads: Int, _ body: (Int) -> T) -> [T] {
+    var results = [T?](repeating: nil, count: count)
+    results.withUnsafeMutableBufferPointer { buffer in
+        let out = UncheckedBox(buffer.baseAddress!)
+        parallelFor(count, threads: threads) { i in out.value[i] = body(i) }
+    }
+    return results.map { $0! }
+}
+
+import Synchronization
+
+/// A thread-safe counter for progress reports from parallel work.
+public final class AtomicCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    public init() {}
+    /// Adds one and returns the new value.
+    public func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+}

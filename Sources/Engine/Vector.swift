@@ -1,0 +1,100 @@
+/// Vectorised inner loops over raw float buffers. Swift does not reassociate floating-point
+/// sums, so reductions written as scalar loops run one add at a time; these keep eight
+/// independent SIMD lanes (AVX2 with `-target-cpu haswell`) and combine them at the end in a
+/// fixed order, so results are deterministic.
+enum Vector {
+    typealias V = SIMD8<Float>
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// `sum(x[0..<n])`.
+    @inline(__always) static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = V(), acc1 = V()
+        var i = 0
+        while i + 16 <= n { acc0 += load(x + i); acc1 += load(x + i + 8); i += 16 }
+        if i + 8 <= n { acc0 += load(x + i); i += 8 }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// `sum(x[i] * y[i])`.
+    @inline(__always) static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = V(), acc1 = V()
+        var i = 0
+        while i + 16 <= n {
+            acc0.addProduct(load(x + i), load(y + i))
+            acc1.addProduct(load(x + i + 8), load(y + i + 8))
+            i += 16
+        }
+        if i + 8 <= n { acc0.addProduct(load(x + i), load(y + i)); i += 8 }
+        var s = (acc0 + acc1).sum()
+        while i < n { s = s.addingProduct(x[i], y[i]); i += 1 }
+        return s
+    }
+
+    /// `sum((x[i] - c)^2)`.
+    @inline(__always) static func centeredSquares(_ x: UnsafePointer<Float>, _ c: Float, _ n: Int) -> Float {
+        var acc = V()
+        let cv = V(repeating: c)
+        var i = 0
+        while i + 8 <= n { let d = load(x + i) - cv; acc.addProduct(d, d); i += 8 }
+        var s = acc.sum()
+        while i < n { let d = x[i] - c; s += d * d; i += 1 }
+        return s
+    }
+
+    /// `y[i] += a * x[i]`.
+    @inline(__always) static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let av = V(repeating: a)
+        var i = 0
+        while i + 8 <= n {
+            var yv = load(y + i)
+            yv.addProduct(av, load(x + i))
+            store(yv, y + i)
+            i += 8
+        }
+        while i < n { y[i] = y[i].addingProduct(a, x[i]); i += 1 }
+    }
+
+    /// `y[i] = a * x[i] + b`.
+    @inline(__always) static func affine(_ a: Float, _ x: UnsafePointer<Float>, _ b: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let (av, bv) = (V(repeating: a), V(repeating: b))
+        var i = 0
+        while i + 8 <= n { store(bv.addingProduct(av, load(x + i)), y + i); i += 8 }
+        while i < n { y[i] = b.addingProduct(a, x[i]); i += 1 }
+    }
+
+    /// `y[i] += x[i]`.
+    @inline(__always) static func add(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store(load(y + i) + load(x + i), y + i); i += 8 }
+        while i < n { y[i] += x[i]; i += 1 }
+    }
+}
+
+extension Tensor {
+    /// A tensor whose elements are all written by `initializer` (no zero-fill first).
+    ///
+    /// - Precondition: `initializer` writes every element.
+    @inline(__always)
+    init(uninitializedShape shape: [Int], _ initializer: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let n = shape.reduce(1, *)
+        let data = [Float](unsafeUninitializedCapacity: n) { buffer, count in
+            initializer(buffer)
+            count = n
+        }
+        self.init(shape: shape, data: data)
+    }
+}
+
+/// Lane-wise maximum.
+@inline(__always) func pointwiseMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    a.replacing(with: b, where: b .> a)
+}

@@ -1,0 +1,74 @@
+import Engine
+import NN
+
+/// ReLU, then a convolution, then batch norm: DARTS' `ReLUConvBN` and `StdConv`.
+struct ReLUConvBN: Sendable {
+    let conv: Conv2D
+    let norm: BatchNorm2D
+
+    init(_ name: String, inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
+         padding: (Int, Int), affine: Bool, builder: inout ParameterBuilder) {
+        conv = Conv2D(name + ".conv", inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                      stride: stride, padding: padding, builder: &builder)
+        norm = BatchNorm2D(name + ".bn", channels: outChannels, affine: affine, builder: &builder)
+    }
+
+    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(conv(x.relu(), ctx), ctx) }
+
+    func flops(batch: Int, height: Int, width: Int) -> Double { conv.flops(batch: batch, height: height, width: width) }
+}
+
+/// ReLU, a depthwise `k x k` convolution (stride, dilation), a pointwise convolution, batch norm:
+/// DARTS' `DilConv`, and one half of `SepConv`.
+struct DepthwiseSeparable: Sendable {
+    let depthwise: Conv2D
+    let pointwise: Conv2D
+    let norm: BatchNorm2D
+
+    init(_ name: String, channels: Int, kernel: Int, stride: Int, dilation: Int, affine: Bool,
+         builder: inout ParameterBuilder) {
+        let pad = dilation * (kernel - 1) / 2
+        depthwise = Conv2D(name + ".depthwise", inChannels: channels, outChannels: channels, kernel: (kernel, kernel),
+                           stride: (stride, stride), padding: (pad, pad), dilation: (dilation, dilation),
+                           groups: channels, builder: &builder)
+        pointwise = Conv2D(name + ".pointwise", inChannels: channels, outChannels: channels, kernel: (1, 1),
+                           builder: &builder)
+        norm = BatchNorm2D(name + ".bn", channels: channels, affine: affine, builder: &builder)
+    }
+
+    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
+        norm(pointwise(depthwise(x.relu(), ctx), ctx), ctx)
+    }
+
+    func flops(batch: Int, height: Int, width: Int) -> Double {
+        let s = depthwise.stride.0
+        let (ho, wo) = ((height - 1) / s + 1, (width - 1) / s + 1)
+        return depthwise.flops(batch: batch, height: height, width: width) + pointwise.flops(batch: batch, height: ho, width: wo)
+    }
+}
+
+/// Halves the resolution without losing the odd pixels: ReLU, then two 1x1 stride-2
+/// convolutions, one on the input and one on the input shifted by a pixel, concatenated, then
+/// batch norm.
+public struct FactorizedReduce: Sendable {
+    let left: Conv2D, right: Conv2D
+    let norm: BatchNorm2D
+
+    public init(_ name: String, inChannels: Int, outChannels: Int, affine: Bool, builder: inout ParameterBuilder) {
+        precondition(outChannels % 2 == 0, "FactorizedReduce \(name): output channels \(outChannels) must be even")
+        left = Conv2D(name + ".conv1", inChannels: inChannels, outChannels: outChannels / 2, kernel: (1, 1),
+                      stride: (2, 2), builder: &builder)
+        right = Conv2D(name + ".conv2", inChannels: inChannels, outChannels: outChannels / 2, kernel: (1, 1),
+                       stride: (2, 2), builder: &builder)
+        norm = BatchNorm2D(name + ".bn", channels: outChannels, affine: affine, builder: &builder)
+    }
+
+    public func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
+        let r = x.relu()
+        return norm(concatChannels([left(r, ctx), right(r.shiftedUpLeft(), ctx)]), ctx)
+    }
+
+    public func flops(batch: Int, height: Int, width: Int) -> Double {
+        left.flops(batch: batch, height: height, width: width) + right.flops(batch: batch, height: height, width: width)
+    }
+}

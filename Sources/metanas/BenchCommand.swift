@@ -1,0 +1,139 @@
+import Engine
+import NN
+import SearchSpace
+
+/// `metanas bench`: fixed workloads that print timings and throughput (release builds only
+/// give meaningful numbers).
+struct BenchCommand: Command {
+    enum Suite: String, CaseIterable { case engine, network, all }
+
+    static let name = "bench"
+    static let summary = "time the engine's kernels and the reference search network"
+    static let usage = """
+        Usage: metanas bench [--suite engine|network|all] [--threads N] [--repeat N]
+
+          --suite    engine: the dominant convolutions of the reference network at batch 20,
+                     with the machine's sgemm peak; network: forward and forward+backward of
+                     the reference supernet at batch 20 (default: all)
+          --threads  threads for kernels (default 2)
+          --repeat   timed repetitions; the best is reported (default 5)
+        """
+
+    let suite: Suite
+    let threads: Int
+    let repetitions: Int
+
+    init(_ a: inout Arguments) throws {
+        suite = try a.choice("suite") ?? .all
+        threads = try a.value("threads") ?? 2
+        repetitions = try a.value("repeat") ?? 5
+        guard threads >= 1, repetitions >= 1 else { throw CLIError("bench: --threads and --repeat must be at least 1") }
+    }
+
+    func run() throws {
+        if suite != .network { engine() }
+        if suite != .engine { try network() }
+    }
+
+    /// Best wall time of `body` over the repetitions, after one warm-up run.
+    func best(_ body: () -> Void) -> Double {
+        body()
+        var t = Double.infinity
+        for _ in 0..<repetitions {
+            let t0 = monotonicSeconds()
+            body()
+            t = min(t, monotonicSeconds() - t0)
+        }
+        return t
+    }
+
+    func engine() {
+        let peak = measureSgemmPeak(size: 1024, threads: threads)
+        print("sgemm peak (1024^3, \(threads) thread\(threads == 1 ? "" : "s")): \(fmt(peak, 1)) GFLOP/s")
+        struct Case { let name: String; let cin: Int; let cout: Int; let size: Int; let k: (Int, Int); let pad: (Int, Int); let dil: Int; let groups: Int }
+        let cases = [
+            Case(name: "conv 1x5 28->28 @28", cin: 28, cout: 28, size: 28, k: (1, 5), pad: (0, 2), dil: 1, groups: 1),
+            Case(name: "conv 5x1 28->28 @28", cin: 28, cout: 28, size: 28, k: (5, 1), pad: (2, 0), dil: 1, groups: 1),
+            Case(name: "conv 1x5 28->28 @14", cin: 28, cout: 28, size: 14, k: (1, 5), pad: (0, 2), dil: 1, groups: 1),
+            Case(name: "conv 5x1 28->28 @14", cin: 28, cout: 28, size: 14, k: (5, 1), pad: (2, 0), dil: 1, groups: 1),
+            Case(name: "pointwise 28->28 @28", cin: 28, cout: 28, size: 28, k: (1, 1), pad: (0, 0), dil: 1, groups: 1),
+            Case(name: "pointwise 28->28 @14", cin: 28, cout: 28, size: 14, k: (1, 1), pad: (0, 0), dil: 1, groups: 1),
+            Case(name: "conv 1x1 84->28 @28", cin: 84, cout: 28, size: 28, k: (1, 1), pad: (0, 0), dil: 1, groups: 1),
+            Case(name: "conv 1x1 84->28 @14", cin: 84, cout: 28, size: 14, k: (1, 1), pad: (0, 0), dil: 1, groups: 1),
+            Case(name: "depthwise 3x3 @28", cin: 28, cout: 28, size: 28, k: (3, 3), pad: (1, 1), dil: 1, groups: 28),
+            Case(name: "depthwise 3x3 @14", cin: 28, cout: 28, size: 14, k: (3, 3), pad: (1, 1), dil: 1, groups: 28),
+            Case(name: "dilated dw 3x3 d2 @28", cin: 28, cout: 28, size: 28, k: (3, 3), pad: (2, 2), dil: 2, groups: 28),
+            Case(name: "dilated dw 3x3 d2 @14", cin: 28, cout: 28, size: 14, k: (3, 3), pad: (2, 2), dil: 2, groups: 28),
+            Case(name: "stem 3x3 1->84 @28", cin: 1, cout: 84, size: 28, k: (3, 3), pad: (1, 1), dil: 1, groups: 1),
+        ]
+        print("batch 20, \(threads) thread(s); backward = input and weight gradients")
+        print(row(["shape", "fwd ms", "fwd GF/s", "bwd ms", "bwd GF/s", "f+b GF/s", "% peak"]))
+        var g = SeededGenerator(seed: 7)
+        for c in cases {
+            let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
+            let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
+            var flops = 0.0
+            let fwd = best {
+                let tape = Tape(threads: threads)
+                let y = tape.constant(x).conv2d(tape.constant(w), padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
+                flops = 2 * Double(y.value.count * (c.cin / c.groups) * c.k.0 * c.k.1)
+            }
+            let both = best {
+                let tape = Tape(threads: threads)
+                let y = tape.parameter(x).conv2d(tape.parameter(w), padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
+                _ = tape.gradients(of: y.sum())
+            }
+            let bwd = max(both - fwd, 1e-9)
+            let total = 3 * flops / both / 1e9
+            print(row([c.name, fmt(fwd * 1e3, 2), fmt(flops / fwd / 1e9, 1), fmt(bwd * 1e3, 2),
+                       fmt(2 * flops / bwd / 1e9, 1), fmt(total, 1), fmt(100 * total / peak, 0)]))
+        }
+    }
+
+    func network() throws {
+        var g = SeededGenerator(seed: 11)
+        let net = try SearchNetwork(.reference(ways: 20), registry: .builtIn, generator: &g)
+        let x = Tensor.randomUniform(shape: [20, 1, 28, 28], low: 0, high: 1, using: &g)
+        let labels = (0..<20).map { $0 % 20 }
+        let settings = ArchitectureSettings(temperature: 1, operationThreshold: 0.01, inputThreshold: 0.01)
+        let plan = net.plan(architecture: net.architecture, settings: settings)
+        let flops = net.forwardFLOPs(plan: plan, batch: 20)
+        print("reference supernet: \(net.weights.scalarCount) weights, \(net.architecture.scalarCount) architecture parameters; "
+              + "\(net.activeWeightCount(plan: plan)) active at initialisation")
+        func pass(backward: Bool) {
+            let tape = Tape(threads: threads)
+            let ctx = ForwardContext(tape: tape, weights: net.weights.bind(to: tape, trainable: backward),
+                                     buffers: net.buffers, training: true, dropPathKeep: 0.8, generator: SeededGenerator(seed: 3))
+            let arch = net.architecture.bind(to: tape, trainable: backward)
+            let loss = net.logits(tape.constant(x), architecture: arch, settings: settings, ctx).crossEntropy(labels: labels)
+            if backward { _ = tape.gradients(of: loss) }
+        }
+        let fwd = best { pass(backward: false) }
+        let both = best { pass(backward: true) }
+        print("batch 20, \(threads) thread(s), forward conv+linear FLOPs \(fmt(flops / 1e9, 2)) G")
+        print("forward:          \(fmt(fwd * 1e3, 1)) ms  \(fmt(flops / fwd / 1e9, 1)) GFLOP/s")
+        print("forward+backward: \(fmt(both * 1e3, 1)) ms  \(fmt(3 * flops / both / 1e9, 1)) GFLOP/s (backward counted as 2x forward)")
+    }
+
+    func row(_ cells: [String]) -> String {
+        cells.enumerated().map { i, s in
+            let width = i == 0 ? 24 : 10
+            return i == 0 ? s + String(repeating: " ", count: max(0, width - s.count))
+                : String(repeating: " ", count: max(0, width - s.count)) + s
+        }.joined()
+    }
+}
+
+/// A number with `digits` decimals.
+func fmt(_ v: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let r = (v * scale).rounded() / scale
+    var s = "\(r)"
+    if digits == 0, s.hasSuffix(".0") { s.removeLast(2) }
+    if let dot = s.firstIndex(of: ".") {
+        let decimals = s.distance(from: dot, to: s.endIndex) - 1
+        if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+    }
+    return s
+}

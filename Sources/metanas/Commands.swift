@@ -1,0 +1,10 @@
+/// Every subcommand, in the order the help lists them.
+let allCommands: [any Command.Type] = [
+    SearchCommand.self,
+    EvaluateCommand.self,
+    GenotypeShowCommand.self,
+    GenotypeDrawCommand.self,
+    GenotypeDiffCommand.self,
+    GenotypeSummarizeCommand.self,
+    BenchCommand.self,
+]

@@ -1,0 +1,87 @@
+import Engine
+import Genotype
+import JSON
+import MetaLearning
+import NN
+import SearchSpace
+
+/// `metanas evaluate`: meta-test the checkpoint of a run.
+struct EvaluateCommand: Command {
+    static let name = "evaluate"
+    static let summary = "meta-test a run's checkpoint: accuracy +- 95% CI, cells, active weights"
+    static let usage = """
+        Usage: metanas evaluate --run DIR [--tasks N] [--pruner soft|hard] [--threads N]
+
+        Loads DIR/config.json and DIR/checkpoint.mnas, adapts to N held-out tasks (weights for all
+        test steps, architecture for the first testArchitectureSteps), scores each query set and
+        writes DIR/evaluation.json (per-task accuracy, genotype and active weights).
+
+          --run DIR        the run folder written by `metanas search`
+          --tasks N        meta-test tasks (default: the config's testTasks)
+          --pruner NAME    score with another pruner than the run's (soft or hard)
+          --threads N      worker threads (default: all cores)
+        """
+
+    let runPath: String
+    let tasks: Int?
+    let pruner: String?
+    let threads: Int
+
+    init(_ a: inout Arguments) throws {
+        guard let run = a.string("run") else { throw CLIError("evaluate: --run DIR is required (a folder written by `metanas search`)") }
+        runPath = run
+        tasks = try a.value("tasks")
+        pruner = a.string("pruner")
+        threads = try a.value("threads") ?? availableCores()
+    }
+
+    func run() throws {
+        let folder = try RunFolder(path: runPath)
+        var config = RunConfig()
+        try config.apply(try JSONDocument.load(contentsOf: folder.configPath).value)
+        if let pruner { config.pruner = pruner }
+        try config.validate()
+        let components = Components.builtIn
+        let sources = try TaskSources(config: config)
+        var g = SeededGenerator(seed: config.seed)
+        let network = try SearchNetwork(config.searchSpace, registry: components.operations, generator: &g)
+        let runner = TaskRunner(network: network, learner: try components.taskLearner(for: config),
+                                pruner: try components.pruner(for: config))
+        let trainer = MetaTrainer(config: config, runner: runner, metaLearner: try components.metaLearner(for: config),
+                                  sources: sources, threads: threads)
+        let state = try TrainingState(restoring: try TensorArchive(contentsOf: folder.checkpointPath),
+                                      into: trainer.initialState(), source: folder.checkpointPath)
+        print("evaluating \(runPath) at iteration \(state.iteration) with \(config.pruner) pruning")
+        try Self.evaluate(trainer: trainer, state: state, tasks: tasks ?? config.testTasks, folder: folder)
+    }
+
+    /// Runs the meta-test, prints the summary and writes `evaluation.json`.
+    static func evaluate(trainer: MetaTrainer, state: TrainingState, tasks: Int, folder: RunFolder) throws {
+        let bar = ProgressBar(total: tasks, label: "meta-test ")
+        let report = trainer.evaluate(state, tasks: tasks, seed: trainer.config.seed &+ 0x7E57) { done, _ in bar.update(done) }
+        var counts: [String: (Genotype, Int)] = [:]
+        for g in report.genotypes { counts[g.canonicalHash, default: (g, 0)].1 += 1 }
+        let distinct = counts.values.sorted { $0.1 > $1.1 }
+        print("meta-test accuracy: \(report.summary) (\(trainer.config.ways)-way \(trainer.config.testShots)-shot, "
+              + "\(trainer.config.pruner) pruning, \(fmt(report.seconds, 1)) s)")
+        print("active weights per task: \(Int(report.meanActiveWeights.rounded())) on average "
+              + "(supernet \(trainer.runner.network.weights.scalarCount))")
+        print("\(distinct.count) distinct cell pair(s) over \(tasks) tasks; most frequent:")
+        for (g, n) in distinct.prefix(3) { print("  \(n)x \(g.dartsString)") }
+        let json: JSONValue = [
+            "iteration": .int(Int64(state.iteration)),
+            "pruner": .string(trainer.config.pruner),
+            "tasks": .int(Int64(tasks)),
+            "accuracy": .double(report.mean),
+            "ci95": .double(report.confidence95),
+            "mean_active_weights": .double(report.meanActiveWeights),
+            "seconds": .double(report.seconds),
+            "per_task": .array((0..<tasks).map { i in
+                ["accuracy": .double(Double(report.accuracies[i])), "active_weights": .int(Int64(report.activeWeights[i])),
+                 "genotype": report.genotypes[i].json]
+            }),
+        ]
+        try Engine.writeFileAtomically(json.serialized(pretty: true) + "\n", to: folder.evaluationPath)
+        print("wrote \(folder.evaluationPath)")
+    }
+}

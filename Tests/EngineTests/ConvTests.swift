@@ -1,0 +1,123 @@
+import Testing
+@testable import Engine
+
+/// One convolution configuration for the gradient check.
+struct ConvCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var input: [Int]
+    var weight: [Int]
+    var bias = true
+    var stride = (1, 1)
+    var padding = (0, 0)
+    var dilation = (1, 1)
+    var groups = 1
+
+    var testDescription: String { name }
+
+    static let all: [ConvCase] = [
+        ConvCase(name: "dense 3x3 pad 1", input: [2, 3, 5, 5], weight: [4, 3, 3, 3], padding: (1, 1)),
+        ConvCase(name: "dense 3x3 pad 1 no bias", input: [2, 3, 5, 5], weight: [4, 3, 3, 3], bias: false,
+                 padding: (1, 1)),
+        ConvCase(name: "dense 3x3 stride 2", input: [2, 3, 6, 6], weight: [4, 3, 3, 3], stride: (2, 2),
+                 padding: (1, 1)),
+        ConvCase(name: "dense 3x3 stride (1, 2)", input: [2, 2, 5, 6], weight: [3, 2, 3, 3], stride: (1, 2),
+                 padding: (1, 1)),
+        ConvCase(name: "dense 3x3 dilation 2 pad 2", input: [2, 2, 6, 6], weight: [3, 2, 3, 3], padding: (2, 2),
+                 dilation: (2, 2)),
+        ConvCase(name: "dense 3x3 no padding", input: [2, 2, 5, 5], weight: [3, 2, 3, 3], bias: false),
+        ConvCase(name: "batch 1", input: [1, 3, 5, 5], weight: [2, 3, 3, 3], padding: (1, 1)),
+        ConvCase(name: "1x5 pad (0, 2)", input: [2, 3, 6, 6], weight: [4, 3, 1, 5], padding: (0, 2)),
+        ConvCase(name: "5x1 pad (2, 0)", input: [2, 3, 6, 6], weight: [4, 3, 5, 1], padding: (2, 0)),
+        ConvCase(name: "1x1 pointwise", input: [2, 3, 4, 4], weight: [5, 3, 1, 1]),
+        ConvCase(name: "1x1 pointwise no bias", input: [2, 3, 4, 4], weight: [5, 3, 1, 1], bias: false),
+        ConvCase(name: "1x1 pointwise groups 2", input: [2, 4, 4, 4], weight: [6, 2, 1, 1], groups: 2),
+        ConvCase(name: "1x1 stride 2", input: [2, 3, 6, 6], weight: [4, 3, 1, 1], bias: false, stride: (2, 2)),
+        ConvCase(name: "grouped 3x3 groups 2", input: [2, 4, 5, 5], weight: [6, 2, 3, 3], padding: (1, 1),
+                 groups: 2),
+        ConvCase(name: "depthwise 3x3 stride 1", input: [2, 4, 5, 5], weight: [4, 1, 3, 3], padding: (1, 1),
+                 groups: 4),
+        ConvCase(name: "depthwise 3x3 stride 1 no bias", input: [2, 4, 5, 5], weight: [4, 1, 3, 3], bias: false,
+                 padding: (1, 1), groups: 4),
+        ConvCase(name: "depthwise 3x3 stride 2", input: [2, 4, 6, 6], weight: [4, 1, 3, 3], stride: (2, 2),
+                 padding: (1, 1), groups: 4),
+        ConvCase(name: "depthwise 3x3 dilation 2 pad 2", input: [2, 3, 6, 6], weight: [3, 1, 3, 3],
+                 padding: (2, 2), dilation: (2, 2), groups: 3),
+        ConvCase(name: "depthwise 5x5 dilation 2 pad 4 stride 2", input: [1, 2, 7, 7], weight: [2, 1, 5, 5],
+                 stride: (2, 2), padding: (4, 4), dilation: (2, 2), groups: 2),
+        ConvCase(name: "depthwise 1x5 pad (0, 2)", input: [2, 3, 5, 6], weight: [3, 1, 1, 5], padding: (0, 2),
+                 groups: 3),
+        ConvCase(name: "dense 3x3 wide plane", input: [1, 2, 4, 19], weight: [3, 2, 3, 3], padding: (1, 1)),
+        ConvCase(name: "depthwise 3x3 wide plane", input: [1, 2, 4, 19], weight: [2, 1, 3, 3], padding: (1, 1),
+                 groups: 2),
+        ConvCase(name: "depthwise 3x3 wide plane stride 2", input: [1, 2, 5, 19], weight: [2, 1, 3, 3],
+                 stride: (2, 2), padding: (1, 1), groups: 2),
+        ConvCase(name: "depthwise multiplier 2", input: [2, 2, 5, 5], weight: [4, 1, 3, 3], padding: (1, 1),
+                 groups: 2),
+    ]
+}
+
+@Suite("Convolution")
+struct ConvTests {
+    @Test("conv2d gradients match finite differences", arguments: ConvCase.all)
+    func gradients(_ c: ConvCase) {
+        var rng = SeededGenerator(seed: 11)
+        var inputs = [Tensor.randomNormal(shape: c.input, using: &rng),
+                      Tensor.randomNormal(shape: c.weight, std: 0.5, using: &rng)]
+        if c.bias { inputs.append(Tensor.randomNormal(shape: [c.weight[0]], using: &rng)) }
+        expectGradientsMatch(inputs) { _, v in
+            v[0].conv2d(v[1], bias: c.bias ? v[2] : nil, stride: c.stride, padding: c.padding,
+                        dilation: c.dilation, groups: c.groups)
+        }
+    }
+
+    /// `x = 1...16` on a 4x4 grid and a kernel with three taps: top-left 1, centre 2, bottom-right -1.
+    static let grid = Tensor.counting(shape: [1, 1, 4, 4])
+    static let kernel = Tensor(shape: [1, 1, 3, 3], data: [1, 0, 0,
+                                                           0, 2, 0,
+                                                           0, 0, -1])
+
+    @Test("3x3 convolution with padding 1 is a cross-correlation with zeros outside")
+    func knownPadded() {
+        let tape = Tape()
+        let y = tape.constant(Self.grid).conv2d(tape.constant(Self.kernel), padding: (1, 1))
+        // y[h][w] = x[h-1][w-1] + 2 x[h][w] - x[h+1][w+1], out-of-range terms zero.
+        expectClose(y.value, Tensor(shape: [1, 1, 4, 4], data: [-4, -3, -2, 8,
+                                                                0, 2, 4, 19,
+                                                                4, 10, 12, 31,
+                                                                26, 37, 40, 43]))
+    }
+
+    @Test("3x3 convolution with stride 2 samples every other window and adds the bias")
+    func knownStrided() {
+        let tape = Tape()
+        let y = tape.constant(Self.grid).conv2d(tape.constant(Self.kernel), bias: tape.constant(Tensor(shape: [1], data: [0.5])),
+                                                stride: (2, 2), padding: (1, 1))
+        expectClose(y.value, Tensor(shape: [1, 1, 2, 2], data: [-3.5, -1.5, 4.5, 12.5]))
+    }
+
+    @Test("A dense convolution sums over input channels")
+    func knownChannelSum() {
+        let tape = Tape()
+        // Two channels: 1...16 and all ones; the kernel sees channel 0 at weight 1 and channel 1 at weight 10.
+        var x = Tensor(shape: [1, 2, 4, 4], repeating: 1)
+        for k in 0..<16 { x.data[k] = Float(k + 1) }
+        var w = Tensor(shape: [1, 2, 1, 1])
+        w.data = [1, 10]
+        let y = tape.constant(x).conv2d(tape.constant(w))
+        expectClose(y.value, Tensor(shape: [1, 1, 4, 4], data: (1...16).map { Float($0) + 10 }))
+    }
+
+    @Test("A depthwise convolution filters each channel with its own kernel")
+    func knownDepthwise() {
+        let tape = Tape()
+        let x = Tensor.counting(shape: [1, 2, 3, 3])  // channel 0: 1...9, channel 1: 10...18
+        let w = Tensor(shape: [2, 1, 2, 2], data: [1, 0,
+                                                   0, 1,     // channel 0: x[h][w] + x[h+1][w+1]
+                                                   0, 1,
+                                                   3, 0])    // channel 1: x[h][w+1] + 3 x[h+1][w]
+        let b = Tensor(shape: [2], data: [1, -1])
+        let y = tape.constant(x).conv2d(tape.constant(w), bias: tape.constant(b), groups: 2)
+        expectClose(y.value, Tensor(shape: [1, 2, 2, 2], data: [7, 9, 13, 15,
+                                                                49, 53, 61, 65]))
+    }
+}

@@ -1,0 +1,97 @@
+import Testing
+@testable import Engine
+
+@Suite("Element-wise ops and reductions")
+struct ElementwiseTests {
+    /// 30 elements: vectorised loops of 16 and 8 lanes plus a scalar tail.
+    static let shape = [2, 3, 5]
+
+    static func inputs(_ count: Int, seed: UInt64) -> [Tensor] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in Tensor.randomNormal(shape: shape, using: &rng) }
+    }
+
+    @Test("relu gradients match finite differences away from the kink")
+    func relu() {
+        var rng = SeededGenerator(seed: 41)
+        let x = Tensor.awayFromZero(shape: Self.shape, using: &rng)
+        expectGradientsMatch([x]) { _, v in v[0].relu() }
+    }
+
+    @Test("relu zeroes negatives and keeps positives")
+    func reluValues() {
+        let tape = Tape()
+        let y = tape.constant(Tensor(shape: [4], data: [-2, -0.5, 0.5, 3])).relu()
+        #expect(y.value.data == [0, 0, 0.5, 3])
+    }
+
+    @Test("add, subtract and multiply gradients match finite differences")
+    func arithmetic() {
+        let xs = Self.inputs(2, seed: 42)
+        expectGradientsMatch(xs) { _, v in v[0] + v[1] }
+        expectGradientsMatch(xs) { _, v in v[0] - v[1] }
+        expectGradientsMatch(xs) { _, v in v[0] * v[1] }
+    }
+
+    @Test("A variable used twice accumulates both contributions: x * x and x + x")
+    func reuse() {
+        let xs = Self.inputs(1, seed: 43)
+        expectGradientsMatch(xs) { _, v in v[0] * v[0] }
+        expectGradientsMatch(xs) { _, v in (v[0] + v[0]) - v[0].scaled(by: 0.5) }
+    }
+
+    @Test("scaled(by:) a constant and by a differentiable scalar: gradients match finite differences")
+    func scaled() {
+        var rng = SeededGenerator(seed: 44)
+        let x = Tensor.randomNormal(shape: Self.shape, using: &rng)
+        expectGradientsMatch([x]) { _, v in v[0].scaled(by: -1.7) }
+        expectGradientsMatch([x, Tensor(shape: [], data: [0.8])]) { _, v in v[0].scaled(by: v[1]) }
+        expectGradientsMatch([x, Tensor(shape: [1], data: [-1.3])]) { _, v in v[0].scaled(by: v[1]) }
+    }
+
+    @Test("sum() and mean() gradients match finite differences; values are the sum and mean")
+    func reductions() {
+        let xs = Self.inputs(1, seed: 45)
+        expectGradientsMatch(xs) { _, v in v[0].sum() }
+        expectGradientsMatch(xs, check: GradientCheck(absoluteTolerance: 1e-4)) { _, v in v[0].mean() }
+        let tape = Tape()
+        let x = tape.constant(Tensor(shape: [2, 2], data: [1, 2, 3, 6]))
+        #expect(x.sum().value.shape == [])
+        #expect(x.sum().value.scalar == 12)
+        #expect(x.mean().value.scalar == 3)
+    }
+
+    @Test("reshaped gradients match finite differences")
+    func reshaped() {
+        let xs = Self.inputs(1, seed: 46)
+        expectGradientsMatch(xs) { _, v in v[0].reshaped([5, 6]) }
+        expectGradientsMatch(xs) { _, v in v[0].reshaped([30]).reshaped([3, 10]) }
+    }
+
+    @Test("weightedSum gradients w.r.t. inputs and weights match, with an input used twice and a weight unused")
+    func weightedSum() {
+        var xs = Self.inputs(2, seed: 47)
+        xs.append(Tensor(shape: [4], data: [0.7, -1.2, 0.4, 2.0]))
+        let analytic = expectGradientsMatch(xs) { _, v in
+            Engine.weightedSum([v[0], v[1], v[0]], weights: v[2], indices: [0, 2, 1])
+        }
+        #expect(analytic[2].data[3] == 0, "weight 3 scales no input, so its gradient is exactly 0")
+    }
+
+    @Test("weightedSum computes sum_k weights[indices[k]] * inputs[k]")
+    func weightedSumValue() {
+        let tape = Tape()
+        let a = tape.constant(Tensor(shape: [2], data: [1, 2])), b = tape.constant(Tensor(shape: [2], data: [10, 20]))
+        let w = tape.constant(Tensor(shape: [3], data: [0.5, 3, -1]))
+        let y = Engine.weightedSum([a, b, a], weights: w, indices: [2, 1, 0])
+        let expected: [Float] = [-1 * 1 + 3 * 10 + 0.5 * 1, -1 * 2 + 3 * 20 + 0.5 * 2]
+        #expect(y.value.data == expected)
+    }
+
+    @Test("sum of a list gradients match finite differences, including a repeated input")
+    func sumOfList() {
+        let xs = Self.inputs(3, seed: 48)
+        expectGradientsMatch(xs) { _, v in Engine.sum([v[0], v[1], v[2], v[1]]) }
+        expectGradientsMatch(Array(xs.prefix(1))) { _, v in Engine.sum([v[0]]) }
+    }
+}

@@ -1,0 +1,119 @@
+import Testing
+@testable import Engine
+
+@Suite("Structural ops")
+struct StructureTests {
+    @Test("concatChannels gradients match finite differences, including the same input twice")
+    func concat() {
+        var rng = SeededGenerator(seed: 51)
+        let xs = [[2, 2, 3, 3], [2, 3, 3, 3], [2, 1, 3, 3]].map { Tensor.randomNormal(shape: $0, using: &rng) }
+        expectGradientsMatch(xs) { _, v in concatChannels(v) }
+        expectGradientsMatch(Array(xs.prefix(2))) { _, v in concatChannels([v[0], v[1], v[0]]) }
+    }
+
+    @Test("concatChannels places each input's channels after the previous ones, image by image")
+    func concatValues() {
+        let tape = Tape()
+        let a = tape.constant(Tensor(shape: [2, 1, 1, 2], data: [1, 2, 3, 4]))
+        let b = tape.constant(Tensor(shape: [2, 2, 1, 2], data: [10, 20, 30, 40, 50, 60, 70, 80]))
+        let y = concatChannels([a, b])
+        #expect(y.shape == [2, 3, 1, 2])
+        #expect(y.value.data == [1, 2, 10, 20, 30, 40, 3, 4, 50, 60, 70, 80])
+        #expect(y.channels(1..<3).value.data == b.value.data)
+    }
+
+    @Test("channels(_:) gradients match finite differences; the slice and concat round-trip")
+    func slice() {
+        var rng = SeededGenerator(seed: 52)
+        let x = Tensor.randomNormal(shape: [2, 5, 3, 3], using: &rng)
+        expectGradientsMatch([x]) { _, v in v[0].channels(1..<4) }
+        expectGradientsMatch([x]) { _, v in concatChannels([v[0].channels(3..<5), v[0].channels(0..<3)]) }
+        let tape = Tape()
+        let v = tape.constant(x)
+        #expect(concatChannels([v.channels(0..<2), v.channels(2..<5)]).value == x)
+    }
+
+    @Test("shiftedUpLeft gradients match finite differences")
+    func shift() {
+        var rng = SeededGenerator(seed: 53)
+        let x = Tensor.randomNormal(shape: [2, 2, 4, 5], using: &rng)
+        expectGradientsMatch([x]) { _, v in v[0].shiftedUpLeft() }
+    }
+
+    @Test("shiftedUpLeft moves x[h + 1][w + 1] to y[h][w] and zero-fills the last row and column")
+    func shiftValues() {
+        let tape = Tape()
+        let y = tape.constant(.counting(shape: [1, 1, 3, 3])).shiftedUpLeft()
+        #expect(y.value.data == [5, 6, 0,
+                                 8, 9, 0,
+                                 0, 0, 0])
+    }
+
+    @Test("globalAveragePool gradients match finite differences; value is the plane mean")
+    func globalAverage() {
+        var rng = SeededGenerator(seed: 54)
+        let x = Tensor.randomNormal(shape: [2, 3, 4, 4], using: &rng)
+        expectGradientsMatch([x], check: GradientCheck(absoluteTolerance: 1e-4)) { _, v in v[0].globalAveragePool() }
+        let tape = Tape()
+        let y = tape.constant(.counting(shape: [1, 2, 2, 2])).globalAveragePool()
+        #expect(y.value == Tensor(shape: [1, 2], data: [2.5, 6.5]))
+    }
+
+    @Test("linear gradients match finite differences, with and without bias")
+    func linear() {
+        var rng = SeededGenerator(seed: 55)
+        let x = Tensor.randomNormal(shape: [3, 5], using: &rng)
+        let w = Tensor.randomNormal(shape: [4, 5], using: &rng)
+        let b = Tensor.randomNormal(shape: [4], using: &rng)
+        expectGradientsMatch([x, w, b]) { _, v in v[0].linear(v[1], bias: v[2]) }
+        expectGradientsMatch([x, w]) { _, v in v[0].linear(v[1]) }
+    }
+
+    @Test("linear computes x W^T + b")
+    func linearValue() {
+        let tape = Tape()
+        let x = tape.constant(Tensor(shape: [2, 2], data: [1, 2, 3, 4]))
+        let w = tape.constant(Tensor(shape: [3, 2], data: [1, 0, 0, 1, 1, -1]))
+        let b = tape.constant(Tensor(shape: [3], data: [0.5, 0, -1]))
+        #expect(x.linear(w, bias: b).value == Tensor(shape: [2, 3], data: [1.5, 2, -2, 3.5, 4, -2]))
+    }
+
+    @Test("row(_:) gradients match finite differences and the row is the right slice")
+    func row() {
+        var rng = SeededGenerator(seed: 56)
+        let x = Tensor.randomNormal(shape: [3, 2, 4], using: &rng)
+        expectGradientsMatch([x]) { _, v in v[0].row(1) }
+        expectGradientsMatch([x]) { _, v in v[0].row(2) + v[0].row(0) }
+        let tape = Tape()
+        #expect(tape.constant(x).row(1).value == Tensor(shape: [2, 4], data: Array(x.data[8..<16])))
+    }
+
+    @Test("dropPath gradients match finite differences with the mask re-drawn from the same seed")
+    func dropPath() {
+        var rng = SeededGenerator(seed: 57)
+        let x = Tensor.awayFromZero(shape: [6, 2, 2, 3], using: &rng)
+        let keep: Float = 0.5, seed: UInt64 = 3
+        func drop(_ v: Variable) -> Variable {
+            var generator = SeededGenerator(seed: seed)
+            return v.dropPath(keep: keep, using: &generator)
+        }
+        // The mask must both drop and keep samples, or the check would not test the mask.
+        let tape = Tape()
+        let y = drop(tape.constant(x)).value
+        let per = 12
+        let kept = (0..<6).map { i in (0..<per).allSatisfy { y.data[i * per + $0] == x.data[i * per + $0] / keep } }
+        let dropped = (0..<6).map { i in (0..<per).allSatisfy { y.data[i * per + $0] == 0 } }
+        #expect(zip(kept, dropped).allSatisfy { $0 != $1 }, "each sample is either kept and scaled by 1 / keep, or zeroed")
+        #expect(kept.contains(true) && dropped.contains(true), "seed \(seed) should keep some samples and drop others: kept \(kept)")
+
+        expectGradientsMatch([x]) { _, v in drop(v[0]) }
+    }
+
+    @Test("dropPath with keep 1 is the identity")
+    func dropPathKeepAll() {
+        let tape = Tape()
+        var generator = SeededGenerator(seed: 1)
+        let x = tape.constant(.counting(shape: [3, 2]))
+        #expect(x.dropPath(keep: 1, using: &generator).value == x.value)
+    }
+}
