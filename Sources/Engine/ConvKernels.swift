@@ -6,6 +6,11 @@ enum ConvKernels {
 
     // MARK: Unfold / fold
 
+    /// A buffer whose contents are about to be overwritten in full (unfolded patches).
+    @inline(__always) static func scratch(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    }
+
     /// Writes the unfolded patches of channels `[c0, c0 + g.groupInChannels)` of one image into
     /// `col` (`patchSize x outH*outW`).
     static func im2col(_ x: CPtr, _ g: ConvGeometry, channelOffset c0: Int, _ col: Ptr) {
@@ -20,12 +25,16 @@ enum ConvKernels {
                     let offW = j * g.dilationW - g.padW
                     let wr = ConvGeometry.validRange(outExtent: Wo, inExtent: W, stride: g.strideW, tapOffset: offW)
                     let dst = col + row * Ho * Wo
-                    dst.update(repeating: 0, count: Ho * Wo)
+                    // Rows above and below the input, then per row the columns outside it, are zero.
+                    dst.update(repeating: 0, count: hr.lowerBound * Wo)
+                    (dst + hr.upperBound * Wo).update(repeating: 0, count: (Ho - hr.upperBound) * Wo)
                     for ho in hr {
                         let src = plane + (ho * g.strideH + offH) * W + offW
                         let d = dst + ho * Wo
+                        d.update(repeating: 0, count: wr.lowerBound)
+                        (d + wr.upperBound).update(repeating: 0, count: Wo - wr.upperBound)
                         if g.strideW == 1 {
-                            for wo in wr { d[wo] = src[wo] }
+                            (d + wr.lowerBound).update(from: src + wr.lowerBound, count: wr.count)
                         } else {
                             for wo in wr { d[wo] = src[wo * g.strideW] }
                         }
@@ -79,7 +88,7 @@ enum ConvKernels {
                     parallelFor(g.batch, threads: threads) { n in
                         let xn = xb.baseAddress! + n * g.inChannels * g.height * g.width
                         let on = op.value + n * g.outChannels * planeOut
-                        var col = g.isPointwise ? [] : [Float](repeating: 0, count: K * planeOut)
+                        var col = g.isPointwise ? [] : scratch(K * planeOut)
                         col.withUnsafeMutableBufferPointer { cb in
                             for grp in 0..<g.groups {
                                 let b: CPtr
@@ -118,7 +127,7 @@ enum ConvKernels {
                     parallelFor(g.batch, threads: threads) { n in
                         let dyn = db.baseAddress! + n * g.outChannels * planeOut
                         let dxn = xp.value + n * g.inChannels * planeIn
-                        var col = g.isPointwise ? [] : [Float](repeating: 0, count: K * planeOut)
+                        var col = g.isPointwise ? [] : scratch(K * planeOut)
                         col.withUnsafeMutableBufferPointer { cb in
                             for grp in 0..<g.groups {
                                 let a = wb.baseAddress! + grp * Mg * K
@@ -154,7 +163,7 @@ enum ConvKernels {
                     let pp = UncheckedBox(pb.baseAddress!)
                     parallelFor(chunks.count, threads: threads) { ci in
                         let acc = pp.value + ci * wCount
-                        var col = g.isPointwise ? [] : [Float](repeating: 0, count: K * planeOut)
+                        var col = g.isPointwise ? [] : scratch(K * planeOut)
                         col.withUnsafeMutableBufferPointer { cb in
                             for n in chunks[ci] {
                                 let xn = xb.baseAddress! + n * g.inChannels * planeIn

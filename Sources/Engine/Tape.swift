@@ -161,4 +161,6 @@ public struct Variable {
     public var shape: [Int] { tape.values[id].shape }
     /// Whether gradients flow into this variable.
     public var needsGradient: Bool { tape.needsGradient[id] }
+    /// The node's position on its tape: stable for the tape's life, usable as a cache key.
+    public var identifier: Int { id }
 }

@@ -27,6 +27,18 @@ public final class ForwardContext {
     }
 
     public subscript(_ id: ParameterID) -> Variable { weights[id.index] }
+
+    private var rectified: [Int: Variable] = [:]
+
+    /// `x.relu()`, computed once per forward pass for each input: the candidate operations of
+    /// an edge mostly start with a ReLU of the same tensor, and sharing it saves their time and
+    /// their saved activations.
+    public func relu(_ x: Variable) -> Variable {
+        if let r = rectified[x.identifier] { return r }
+        let r = x.relu()
+        rectified[x.identifier] = r
+        return r
+    }
 }
 
 /// A position in a ``BufferSet``.

@@ -13,7 +13,7 @@ struct ReLUConvBN: Sendable {
         norm = BatchNorm2D(name + ".bn", channels: outChannels, affine: affine, builder: &builder)
     }
 
-    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(conv(x.relu(), ctx), ctx) }
+    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(conv(ctx.relu(x), ctx), ctx) }
 
     func flops(batch: Int, height: Int, width: Int) -> Double { conv.flops(batch: batch, height: height, width: width) }
 }
@@ -37,7 +37,7 @@ struct DepthwiseSeparable: Sendable {
     }
 
     func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        norm(pointwise(depthwise(x.relu(), ctx), ctx), ctx)
+        norm(pointwise(depthwise(ctx.relu(x), ctx), ctx), ctx)
     }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {
@@ -64,7 +64,7 @@ public struct FactorizedReduce: Sendable {
     }
 
     public func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        let r = x.relu()
+        let r = ctx.relu(x)
         return norm(concatChannels([left(r, ctx), right(r.shiftedUpLeft(), ctx)]), ctx)
     }
 

@@ -31,7 +31,7 @@ struct FactorizedConvOperation: CandidateOperation {
     let norm: BatchNorm2D
 
     func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        norm(second(first(x.relu(), ctx), ctx), ctx)
+        norm(second(first(ctx.relu(x), ctx), ctx), ctx)
     }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {

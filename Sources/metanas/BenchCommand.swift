@@ -5,34 +5,42 @@ import SearchSpace
 /// `metanas bench`: fixed workloads that print timings and throughput (release builds only
 /// give meaningful numbers).
 struct BenchCommand: Command {
-    enum Suite: String, CaseIterable { case engine, network, all }
+    enum Suite: String, CaseIterable { case engine, network, metanas, data, all }
 
     static let name = "bench"
     static let summary = "time the engine's kernels and the reference search network"
     static let usage = """
-        Usage: metanas bench [--suite engine|network|all] [--threads N] [--repeat N]
+        Usage: metanas bench [--suite engine|network|metanas|data|all] [--threads N] [--repeat N]
 
           --suite    engine: the dominant convolutions of the reference network at batch 20,
                      with the machine's sgemm peak; network: forward and forward+backward of
-                     the reference supernet at batch 20 (default: all)
+                     the reference supernet at batch 20; metanas: seconds per warm-up and per
+                     search meta-iteration (20-way, meta-batch 10, 5 inner steps) and per
+                     meta-test task (100 steps), with peak RSS; data: cold and warm load of the
+                     Omniglot archives in --data (default ../shared/datasets/omniglot).
+                     Default: engine, network and metanas
           --threads  threads for kernels (default 2)
           --repeat   timed repetitions; the best is reported (default 5)
         """
 
     let suite: Suite
+    let dataFolder: String
     let threads: Int
     let repetitions: Int
 
     init(_ a: inout Arguments) throws {
         suite = try a.choice("suite") ?? .all
+        dataFolder = a.string("data") ?? "../shared/datasets/omniglot"
         threads = try a.value("threads") ?? 2
         repetitions = try a.value("repeat") ?? 5
         guard threads >= 1, repetitions >= 1 else { throw CLIError("bench: --threads and --repeat must be at least 1") }
     }
 
     func run() throws {
-        if suite != .network { engine() }
-        if suite != .engine { try network() }
+        if suite == .engine || suite == .all { engine() }
+        if suite == .network || suite == .all { try network() }
+        if suite == .metanas || suite == .all { try metaNAS() }
+        if suite == .data { try data() }
     }
 
     /// Best wall time of `body` over the repetitions, after one warm-up run.

@@ -86,11 +86,10 @@ extension Variable {
             try ConvShapes.pooling("maxPool", input: shape, size: size, stride: stride, padding: padding)
         }
         let threads = tape.threads
-        let x = value
-        let y = PoolKernels.maxForward(x, g, threads: threads)
+        let (y, taps) = PoolKernels.maxForward(value, g, threads: threads)
         let xid = id
         return tape.record(y, inputs: [self]) { dy, grads in
-            grads.accumulate(xid, PoolKernels.maxBackward(dy, x: x, y: y, g, threads: threads))
+            grads.accumulate(xid, PoolKernels.maxBackward(dy, taps: taps, g, threads: threads))
         }
     }
 
