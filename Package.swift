@@ -36,7 +36,11 @@ let package = Package(
         .target(name: "MetaLearning", dependencies: ["SearchSpace", "Datasets", "NN", "JSON"],
                 swiftSettings: fastMath),
         // The JSON catalog, the plugin registry and pipelines.
-        .target(name: "Catalog", dependencies: ["MetaLearning", "JSON"]),
+        // Whatever links Catalog (metanas, the test runner) exports its symbols, so that plugin
+        // libraries loaded at run time bind to this one copy of Engine, NN, SearchSpace and
+        // Catalog instead of linking their own (see Plugins/README.md).
+        .target(name: "Catalog", dependencies: ["MetaLearning", "JSON"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
         .executableTarget(name: "metanas", dependencies: ["Catalog", "MetaLearning", "Datasets", "Genotype", "JSON", "NN"]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
