@@ -27,6 +27,12 @@ public enum GenotypeInput {
     /// - Throws: `JSONError` naming the path, line and column.
     public static func decode(_ cursor: JSONCursor, origin: String) throws(JSONError) -> GenotypeRecord {
         let known = "'\(GenotypeSchema.genotype)' or '\(GenotypeSchema.architecture)'"
+        // Run-folder history lines wrap a document with its iteration:
+        // {"iteration": 100, "genotype": {...}} (genotypes.jsonl).
+        if try cursor.optionalMember("schema") == nil, let inner = try cursor.optionalMember("genotype") {
+            let iteration = (try? cursor.optionalMember("iteration")?.int(in: 0...Int.max)).flatMap { $0 }
+            return try decode(inner, origin: iteration.map { "\(origin) (iteration \($0))" } ?? origin)
+        }
         guard let schemaCursor = try cursor.optionalMember("schema") else {
             throw cursor.error("missing key 'schema' (expected \(known))")
         }
