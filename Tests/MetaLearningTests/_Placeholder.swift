@@ -1,1 +1,0 @@
-// Tests under construction.
