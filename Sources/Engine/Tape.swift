@@ -4,6 +4,8 @@
 /// its own tape, so nothing is shared between concurrently running tasks. Operations are
 /// recorded only when at least one input needs a gradient; the backward pass walks the
 /// records once in reverse and drops each record's saved tensors as soon as it has run.
+/// The tape itself holds no values: a ``Variable`` carries its own, so an intermediate result
+/// that no backward closure saved is freed as soon as the forward pass lets go of it.
 ///
 /// ```
 /// let tape = Tape()
@@ -20,7 +22,6 @@ public final class Tape {
         var backward: ((Tensor, inout GradientTable) -> Void)?
     }
 
-    private(set) var values: [Tensor] = []
     private(set) var needsGradient: [Bool] = []
     private var records: [Record] = []
     private var isLeafParameter: [Bool] = []
@@ -34,7 +35,7 @@ public final class Tape {
     }
 
     /// The number of recorded nodes (for tests and memory accounting).
-    public var nodeCount: Int { values.count }
+    public var nodeCount: Int { needsGradient.count }
 
     /// A leaf that receives a gradient.
     public func parameter(_ value: Tensor) -> Variable {
@@ -55,11 +56,10 @@ public final class Tape {
 
     private func append(_ value: Tensor, needsGradient needs: Bool, leaf: Bool,
                         backward: ((Tensor, inout GradientTable) -> Void)?) -> Variable {
-        values.append(value)
         needsGradient.append(needs)
         isLeafParameter.append(leaf)
         records.append(Record(backward: backward))
-        return Variable(tape: self, id: values.count - 1)
+        return Variable(tape: self, id: needsGradient.count - 1, value: value)
     }
 
     /// Whether gradients flow into `v`.
@@ -74,10 +74,10 @@ public final class Tape {
     /// - Returns: gradients of every parameter leaf that `output` depends on.
     public func gradients(of output: Variable) -> Gradients {
         precondition(output.tape === self, "gradients(of:): variable belongs to another tape")
-        precondition(values[output.id].count == 1,
-                     "gradients(of:): output must have one element, has shape \(values[output.id].shape)")
+        precondition(output.value.count == 1,
+                     "gradients(of:): output must have one element, has shape \(output.shape)")
         var table = GradientTable(needsGradient: needsGradient)
-        table.add(output.id, Tensor(shape: values[output.id].shape, repeating: 1))
+        table.add(output.id, Tensor(shape: output.shape, repeating: 1))
         var result: [Int: Tensor] = [:]
         var i = output.id
         while i >= 0 {
@@ -89,7 +89,6 @@ public final class Tape {
                 }
             }
             records[i].backward = nil
-            if !isLeafParameter[i] { values[i] = Tensor(shape: [0]) }
             i -= 1
         }
         return Gradients(storage: result)
@@ -156,9 +155,9 @@ public struct Variable {
     let id: Int
 
     /// The forward value.
-    public var value: Tensor { tape.values[id] }
+    public let value: Tensor
     /// The value's shape.
-    public var shape: [Int] { tape.values[id].shape }
+    public var shape: [Int] { value.shape }
     /// Whether gradients flow into this variable.
     public var needsGradient: Bool { tape.needsGradient[id] }
     /// The node's position on its tape: stable for the tape's life, usable as a cache key.

@@ -79,7 +79,8 @@ public struct MetaTrainer: Sendable {
         state.iteration += 1
         let n = Float(outcomes.count)
         return IterationMetrics(
-            iteration: state.iteration, phase: warmup ? "warmup" : "search", temperature: loop.finalTemperature,
+            iteration: state.iteration, phase: warmup ? "warmup" : "search",
+            temperature: runner.pruner.settings(step: loop.steps - 1, loop: loop, phase: .metaTraining).temperature,
             trainLoss: outcomes.reduce(0) { $0 + ($1.log.losses.last ?? 0) } / n,
             trainAccuracy: outcomes.reduce(0) { $0 + ($1.log.accuracies.last ?? 0) } / n,
             queryLoss: outcomes.reduce(0) { $0 + $1.queryLoss } / n,

@@ -148,6 +148,7 @@ public struct SearchNetwork: Sendable {
             }
             (ppSize, pSize) = (pSize, cell.kind == .reduce ? (size - 1) / 2 + 1 : size)
         }
-        return total + 2 * Double(batch * config.ways * config.nodes * config.channels)
+        let (outFeatures, inFeatures) = (weights[classifier.weight].shape[0], weights[classifier.weight].shape[1])
+        return total + 2 * Double(batch * outFeatures * inFeatures)
     }
 }

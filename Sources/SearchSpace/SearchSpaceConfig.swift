@@ -65,6 +65,8 @@ public struct SearchSpaceConfig: Sendable, Hashable {
         guard inputChannels >= 1, inputSize >= 2 else { throw fail("input must have at least 1 channel and 2 pixels, got \(inputChannels)x\(inputSize)x\(inputSize)") }
         guard channels >= 2, channels % 2 == 0 else { throw fail("channels C = \(channels) must be an even number >= 2 (factorized reductions split it in halves)") }
         guard cellCount >= 1 else { throw fail("cellCount must be at least 1") }
+        guard reductionChannelFactor >= 1 else { throw fail("reductionChannelFactor must be at least 1, got \(reductionChannelFactor)") }
+        guard stemMultiplier >= 1 else { throw fail("stemMultiplier must be at least 1, got \(stemMultiplier)") }
         guard nodes >= 1 else { throw fail("nodes per cell must be at least 1") }
         guard ways >= 2 else { throw fail("ways must be at least 2, got \(ways)") }
         guard !operations.isEmpty else { throw fail("the operation list is empty") }

@@ -6,5 +6,9 @@ let allCommands: [any Command.Type] = [
     GenotypeDrawCommand.self,
     GenotypeDiffCommand.self,
     GenotypeSummarizeCommand.self,
+    ReportCommand.self,
     BenchCommand.self,
+    PluginsListCommand.self,
+    CatalogValidateCommand.self,
+    CatalogSettingsCommand.self,
 ]

@@ -1,3 +1,4 @@
+import Catalog
 import Engine
 import Genotype
 import JSON
@@ -14,18 +15,23 @@ struct EvaluateCommand: Command {
 
         Loads DIR/config.json and DIR/checkpoint.mnas, adapts to N held-out tasks (weights for all
         test steps, architecture for the first testArchitectureSteps), scores each query set and
-        writes DIR/evaluation.json (per-task accuracy, genotype and active weights).
+        writes DIR/evaluation.json (per-task accuracy, genotype and active weights). A run folder
+        without DIR/architecture.json gets one, exported from the checkpoint.
 
           --run DIR        the run folder written by `metanas search`
           --tasks N        meta-test tasks (default: the config's testTasks)
           --pruner NAME    score with another pruner than the run's (soft or hard)
           --threads N      worker threads (default: all cores)
+          --catalog FILE   the catalog layered over the built-in one when the run used it (plugins)
+          --plugin PATH    also load this operation plugin library; loading a plugin runs its code
         """
 
     let runPath: String
     let tasks: Int?
     let pruner: String?
     let threads: Int
+    /// The registry built from the catalog at start-up.
+    let catalog: CatalogOptions
 
     init(_ a: inout Arguments) throws {
         guard let run = a.string("run") else { throw CLIError("evaluate: --run DIR is required (a folder written by `metanas search`)") }
@@ -33,6 +39,8 @@ struct EvaluateCommand: Command {
         tasks = try a.value("tasks")
         pruner = a.string("pruner")
         threads = try a.value("threads") ?? availableCores()
+        catalog = try CatalogOptions(&a)
+        try catalog.requireValid(Self.name)
     }
 
     func run() throws {
@@ -41,7 +49,7 @@ struct EvaluateCommand: Command {
         try config.apply(try JSONDocument.load(contentsOf: folder.configPath).value)
         if let pruner { config.pruner = pruner }
         try config.validate()
-        let components = Components.builtIn
+        let components = catalog.registry.components
         let sources = try TaskSources(config: config)
         var g = SeededGenerator(seed: config.seed)
         let network = try SearchNetwork(config.searchSpace, registry: components.operations, generator: &g)
@@ -52,6 +60,12 @@ struct EvaluateCommand: Command {
         let state = try TrainingState(restoring: try TensorArchive(contentsOf: folder.checkpointPath),
                                       into: trainer.initialState(), source: folder.checkpointPath)
         print("evaluating \(runPath) at iteration \(state.iteration) with \(config.pruner) pruning")
+        if !fileExists(folder.architecturePath) {
+            // Runs from before architecture files: export the checkpoint's meta-architecture.
+            let provenance = folder.provenance(config: config, split: sources.training.split.name)
+            try Engine.writeFileAtomically(trainer.metaArchitecture(state, provenance: provenance).jsonText(), to: folder.architecturePath)
+            print("wrote \(folder.architecturePath)")
+        }
         try Self.evaluate(trainer: trainer, state: state, tasks: tasks ?? config.testTasks, folder: folder)
     }
 

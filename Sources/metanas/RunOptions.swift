@@ -12,7 +12,7 @@ struct RunOptions {
     static let help = """
           --preset NAME      start from a named preset: \(RunConfig.presetNames.joined(separator: ", ")) (default small)
           --config FILE      a JSON object of settings applied over the preset
-          --set KEY=VALUE    one setting (repeatable as --set a=1,b=2 or several --set); see `metanas config keys`
+          --set KEY=VALUE    one setting (repeatable as --set a=1,b=2 or several --set); see `metanas catalog settings`
           --dataset NAME     synthetic (generated, default) or omniglot
           --data DIR         folder with the archives (default datasets/synthetic or datasets/omniglot)
           --seed N           seed of every random stream

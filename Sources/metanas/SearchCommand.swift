@@ -1,3 +1,4 @@
+import Catalog
 import Engine
 import Genotype
 import JSON
@@ -13,17 +14,24 @@ struct SearchCommand: Command {
         Usage: metanas search [options]
 
         Meta-trains a DARTS supernet with a meta-learner on few-shot tasks, writing a run folder
-        (config.json, metrics.jsonl, checkpoint.mnas, genotypes.jsonl, evaluation.json), then
-        meta-tests the result on held-out tasks.
+        (config.json, metrics.jsonl, checkpoint.mnas, genotypes.jsonl, architecture.json,
+        architecture.jsonl, evaluation.json), then meta-tests the result on held-out tasks.
+        `metanas report DIR` turns the folder into one HTML page.
 
         \(RunOptions.help)
-          --run DIR          run folder (default runs/<preset>-seed<seed>)
+          --pipeline NAME    run a catalog pipeline instead of a preset (see `metanas plugins list`);
+                             --set also takes its plugins' parameters, e.g. --set reptile.weightStep=0.5
+        \(CatalogOptions.help)
+          --run DIR          run folder (default runs/<preset or pipeline>-seed<seed>)
           --resume           continue the run in --run from its checkpoint (settings come from it)
           --iterations N     stop after N meta-iterations in total (default: the config's)
+          --time-limit MIN   stop meta-training after MIN minutes (checkpoint, then meta-test)
           --no-evaluate      skip the final meta-test
 
         Examples:
           metanas search --preset small
+          metanas search --pipeline small --set soft.testThreshold=0.1
+          metanas search --catalog Plugins/ExampleOperation/catalog.json --pipeline small-gated
           metanas search --preset small --set metaLearner=fomaml,pruner=hard --run runs/fomaml-hard
           metanas search --preset omniglot-20way-1shot --data ../omniglot --threads 16
         """
@@ -34,16 +42,28 @@ struct SearchCommand: Command {
     let resume: Bool
     let evaluateAtEnd: Bool
     let iterationLimit: Int?
-    var components = Components.builtIn
+    let timeLimitMinutes: Double?
+    /// The registry built from the catalog at start-up.
+    let components: Components
 
     init(_ a: inout Arguments) throws {
-        let preset = a.string("preset") ?? "small"
-        a = try Self.reinsert(a, preset: preset)
-        options = try RunOptions(&a)
-        runPath = a.string("run") ?? "runs/\(preset)-seed\(options.config.seed)"
+        let catalog = try CatalogOptions(&a)
+        try catalog.requireValid(Self.name)
+        components = catalog.registry.components
+        let pipeline = a.string("pipeline")
+        let preset = pipeline == nil ? a.string("preset") ?? "small" : "small"
+        if let pipeline {
+            options = try catalog.pipelineOptions(pipeline, &a)
+        } else {
+            a = try Self.reinsert(a, preset: preset)
+            options = try RunOptions(&a)
+            try catalog.checkRanges(options.config)
+        }
+        runPath = a.string("run") ?? "runs/\(pipeline ?? preset)-seed\(options.config.seed)"
         resume = a.flag("resume")
         evaluateAtEnd = !a.flag("no-evaluate")
         iterationLimit = try a.value("iterations")
+        timeLimitMinutes = try a.value("time-limit")
     }
 
     /// Puts the preset back for ``RunOptions`` (it reads the same option).
@@ -76,16 +96,33 @@ struct SearchCommand: Command {
                                       source: folder.checkpointPath)
             try folder.truncate(folder.metricsPath, afterIteration: state.iteration)
             try folder.truncate(folder.genotypesPath, afterIteration: state.iteration)
+            try folder.truncateArchitectureHistory(afterIteration: state.iteration)
             print("resuming \(runPath) at iteration \(state.iteration)")
         } else {
             if resume { print("no checkpoint in \(runPath): starting from the beginning") }
             try Engine.writeFileAtomically(config.json.serialized(pretty: true) + "\n", to: folder.configPath)
             try folder.writeLines([], to: folder.metricsPath)
             try folder.writeLines([], to: folder.genotypesPath)
+            try folder.writeLines([], to: folder.architectureHistoryPath)
         }
+        let provenance = folder.provenance(config: config, split: sources.training.split.name)
 
         let bar = ProgressBar(total: config.iterations, label: "meta-train")
+        /// The checkpoint, with the meta-architecture's genotype and weights beside it.
+        func saveCheckpoint() throws {
+            try state.archive(config: config).write(to: folder.checkpointPath)
+            let genotypeLine: JSONValue = ["iteration": .int(Int64(state.iteration)),
+                                           "genotype": trainer.metaGenotype(state).json]
+            try folder.append(genotypeLine.serialized(pretty: false), to: folder.genotypesPath)
+            try folder.recordArchitecture(trainer.metaArchitecture(state, provenance: provenance))
+        }
+        let deadline = timeLimitMinutes.map { monotonicSeconds() + $0 * 60 }
         while state.iteration < config.iterations {
+            if let deadline, monotonicSeconds() > deadline {
+                try saveCheckpoint()
+                print("time limit reached after \(state.iteration) iterations")
+                break
+            }
             let m = trainer.step(&state)
             try folder.append(m.json.serialized(pretty: false), to: folder.metricsPath)
             bar.update(state.iteration, extra: "\(m.phase) query acc \(percent(m.queryAccuracy))%")
@@ -98,10 +135,7 @@ struct SearchCommand: Command {
                 printError("  meta-test at \(state.iteration): \(r.summary)")
             }
             if state.iteration % config.checkpointEvery == 0 || state.iteration == config.iterations {
-                try state.archive(config: config).write(to: folder.checkpointPath)
-                let genotypeLine: JSONValue = ["iteration": .int(Int64(state.iteration)),
-                                               "genotype": trainer.metaGenotype(state).json]
-                try folder.append(genotypeLine.serialized(pretty: false), to: folder.genotypesPath)
+                try saveCheckpoint()
             }
         }
         let meta = trainer.metaGenotype(state)

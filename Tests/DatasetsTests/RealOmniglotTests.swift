@@ -22,8 +22,8 @@ struct RealOmniglotTests {
 
     /// Expected values for `images_background/Alphabet_of_the_Magi/character01/0709_01.png`,
     /// computed independently of libspng and of this module: Python's `zipfile` + `zlib` and a
-    /// hand-written PNG unfilter/unpack (script kept at /tmp/dsref/ref.py during development),
-    /// then an exact area-average resize with `fractions.Fraction`:
+    /// hand-written PNG chunk parser, unfilter and 1-bit unpack, then an exact area-average
+    /// resize with `fractions.Fraction` (weights = overlap of [i, i+1) with [o*3.75, (o+1)*3.75)):
     /// 10,120 of the 11,025 pixels are background (905 ink); the 28x28 image sums to
     /// 32384/45 = 719.6444...; its pixel (row 9, column 4) is 127/225.
     @Test("a known image decodes to independently computed values")
@@ -152,6 +152,8 @@ struct RealOmniglotTests {
     @Test("the second load hits the cache and equals the cold load")
     func cache() throws {
         let cold = Fixtures.real
+        // The only test that reads the cache after the shared load: it removes the 100 MB when done.
+        defer { try? FileManager.default.removeItem(at: Fixtures.realCacheFolder) }
         #expect(cold.cache.allSatisfy { if case .created = $0 { true } else { false } })
         let warm = try Omniglot.loadReporting(folder: Fixtures.realFolder!, cache: .folder(Fixtures.realCacheFolder))
         #expect(warm.cache.allSatisfy { if case .hit = $0 { true } else { false } })
@@ -167,7 +169,9 @@ struct RealOmniglotBenchmarkTests {
     /// (`--filter RealOmniglotBenchmarkTests`) for the numbers to quote.
     @Test("cold and warm loads of both archives")
     func benchmark() throws {
-        let timing = try benchmarkOmniglotLoad(folder: Fixtures.realFolder!, cacheFolder: try Fixtures.temporaryFolder())
+        let cacheFolder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: cacheFolder) }
+        let timing = try benchmarkOmniglotLoad(folder: Fixtures.realFolder!, cacheFolder: cacheFolder)
         print("Omniglot load: \(timing)")
         #expect(timing.imageCount == 32_460)
         #expect(timing.coldSeconds < 20)

@@ -51,6 +51,7 @@ struct SyntheticGlyphsTests {
     @Test("the default data set generates in a few seconds")
     func defaultSpeed() throws {
         let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let start = DispatchTime.now().uptimeNanoseconds
         let url = try SyntheticGlyphs().ensureArchive(in: folder)
         let set = try ImageSet.load(archive: url, cache: .disabled)

@@ -5,11 +5,19 @@ import Testing
 
 /// Shared fixtures: temporary folders, small synthetic archives and the real Omniglot archives.
 enum Fixtures {
+    /// One folder per test process for everything the tests write; removed when the process exits.
+    static let root: URL = {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("metanas-datasets-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Fixtures.root) }
+        return url
+    }()
+
     /// A fresh, empty temporary folder.
     static func temporaryFolder(_ label: String = #function) throws -> URL {
         let safe = label.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("metanas-datasets-tests-\(safe)-\(UUID().uuidString)")
+        let url = root.appendingPathComponent("\(safe)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
