@@ -62,6 +62,14 @@ public enum GenotypeInput {
             || (filled.count > 1 && (try? JSONDocument.parse(String(firstText), source: source)) != nil)
         if !linewise {
             let document = try JSONDocument.parse(text, source: source)
+            // A meta-test report (evaluation.json) lists one cell per test task.
+            if document.value["per_task"]?.arrayValue != nil {
+                var records: [GenotypeRecord] = []
+                for (i, task) in try document.root.member("per_task").elements().enumerated() {
+                    records.append(try decode(try task.member("genotype"), origin: "\(source) task \(i + 1)"))
+                }
+                return records
+            }
             return [try decode(document.root, origin: source)]
         }
         var records: [GenotypeRecord] = []
