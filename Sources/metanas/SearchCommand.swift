@@ -32,7 +32,7 @@ struct SearchCommand: Command {
           metanas search --preset small
           metanas search --pipeline small --set soft.testThreshold=0.1
           metanas search --catalog Plugins/ExampleOperation/catalog.json --pipeline small-gated
-          metanas search --preset small --set metaLearner=fomaml,pruner=hard --run runs/fomaml-hard
+          metanas search --preset small --set metaLearner=fomaml,metaWeightStep=0.001,pruner=hard --run runs/fomaml-hard
           metanas search --preset omniglot-20way-1shot --data ../omniglot --threads 16
         """
     static let flagNames: Set<String> = ["resume", "no-evaluate"]
