@@ -118,12 +118,9 @@ extension RunFolder {
     /// Keeps the lines of `architecture.jsonl` whose `iteration` label is at most `iteration`
     /// (used when resuming; lines without the label are kept).
     public func truncateArchitectureHistory(afterIteration iteration: Int) throws {
-        let kept = lines(architectureHistoryPath).filter { line in
-            guard let value = try? JSONValue.parse(line, source: architectureHistoryPath),
-                  let label = value["provenance"]?["labels"]?["iteration"]?.stringValue, let it = Int(label)
-            else { return true }
-            return it <= iteration
+        // Architecture documents carry their iteration as a provenance label.
+        try truncate(architectureHistoryPath, afterIteration: iteration) { value in
+            value["provenance"]?["labels"]?["iteration"]?.stringValue.flatMap { Int($0) }
         }
-        try writeLines(kept, to: architectureHistoryPath)
     }
 }

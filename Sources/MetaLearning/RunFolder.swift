@@ -49,10 +49,14 @@ public struct RunFolder: Sendable {
         try writeLines(lines(file) + [line], to: file)
     }
 
-    /// Keeps the lines whose `iteration` is at most `iteration` (used when resuming).
-    public func truncate(_ file: String, afterIteration iteration: Int) throws {
+    /// Keeps the lines whose iteration is at most `iteration` (used when resuming); lines
+    /// without one are kept.
+    ///
+    /// - Parameter iterationOf: reads a line's iteration (default: its `iteration` member).
+    public func truncate(_ file: String, afterIteration iteration: Int,
+                         iterationOf: (JSONValue) -> Int? = { $0["iteration"]?.intValue }) throws {
         let kept = lines(file).filter { line in
-            guard let v = try? JSONValue.parse(line, source: file), let it = v["iteration"]?.intValue else { return true }
+            guard let v = try? JSONValue.parse(line, source: file), let it = iterationOf(v) else { return true }
             return it <= iteration
         }
         try writeLines(kept, to: file)
