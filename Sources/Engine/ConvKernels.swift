@@ -11,10 +11,66 @@ enum ConvKernels {
         [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
     }
 
+    /// Whether unfolded rows are whole shifted planes: stride 1 and an output as wide as the
+    /// input, so output index `ho * W + wo` reads input index `ho * W + wo + offset` for every
+    /// in-bounds tap (the 1x5, 5x1 and "same" 3x3 convolutions of the search space).
+    @inline(__always) static func isShiftable(_ g: ConvGeometry) -> Bool {
+        g.strideH == 1 && g.strideW == 1 && g.outWidth == g.width
+    }
+
+    /// For a shiftable geometry, calls `body(row, offset, rows, cols)` for every tap of every
+    /// channel: `row` of the unfolded matrix, the flat input offset, and the output rows and
+    /// columns whose tap lies inside the input.
+    @inline(__always)
+    static func forEachShift(_ g: ConvGeometry,
+                             _ body: (_ row: Int, _ offset: Int, _ rows: Range<Int>, _ cols: Range<Int>) -> Void) {
+        var row = 0
+        for _ in 0..<g.groupInChannels {
+            for i in 0..<g.kernelH {
+                let offH = i * g.dilationH - g.padH
+                let hr = ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: offH)
+                for j in 0..<g.kernelW {
+                    let offW = j * g.dilationW - g.padW
+                    let wr = ConvGeometry.validRange(outExtent: g.outWidth, inExtent: g.width, stride: 1, tapOffset: offW)
+                    body(row, offH * g.width + offW, hr, wr)
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Zeroes, in one unfolded row of a shiftable geometry, the in-row positions outside `cols`
+    /// for the output rows in `rows`.
+    @inline(__always)
+    static func clearColumns(_ dst: Ptr, width W: Int, rows: Range<Int>, cols: Range<Int>) {
+        let (left, right) = (cols.lowerBound, W - cols.upperBound)
+        if left == 0 && right == 0 { return }
+        for ho in rows {
+            let d = dst + ho * W
+            for w in 0..<left { d[w] = 0 }
+            for w in (W - right)..<W { d[w] = 0 }
+        }
+    }
+
     /// Writes the unfolded patches of channels `[c0, c0 + g.groupInChannels)` of one image into
-    /// `col` (`patchSize x outH*outW`).
-    static func im2col(_ x: CPtr, _ g: ConvGeometry, channelOffset c0: Int, _ col: Ptr) {
+    /// `col` (`patchSize x outH*outW`, rows `rowStride` apart: `outH*outW` unless the matrix
+    /// holds several images side by side).
+    static func im2col(_ x: CPtr, _ g: ConvGeometry, channelOffset c0: Int, _ col: Ptr, rowStride: Int? = nil) {
         let (H, W, Ho, Wo) = (g.height, g.width, g.outHeight, g.outWidth)
+        let pitch = rowStride ?? Ho * Wo
+        if isShiftable(g) {
+            let (planeOut, taps) = (Ho * W, g.kernelH * g.kernelW)
+            forEachShift(g) { row, off, hr, wr in
+                let src = x + (c0 + row / taps) * H * W, dst = col + row * pitch
+                // Copy the flat run whose source lies in the plane, zero the rest.
+                let lo = max(hr.lowerBound * W, -off), hi = max(lo, min(hr.upperBound * W, H * W - off))
+                dst.update(repeating: 0, count: lo)
+                (dst + lo).update(from: src + lo + off, count: hi - lo)
+                (dst + hi).update(repeating: 0, count: planeOut - hi)
+                clearColumns(dst, width: W, rows: hr, cols: wr)
+            }
+            return
+        }
         var row = 0
         for c in 0..<g.groupInChannels {
             let plane = x + (c0 + c) * H * W
@@ -24,7 +80,7 @@ enum ConvKernels {
                 for j in 0..<g.kernelW {
                     let offW = j * g.dilationW - g.padW
                     let wr = ConvGeometry.validRange(outExtent: Wo, inExtent: W, stride: g.strideW, tapOffset: offW)
-                    let dst = col + row * Ho * Wo
+                    let dst = col + row * pitch
                     // Rows above and below the input, then per row the columns outside it, are zero.
                     dst.update(repeating: 0, count: hr.lowerBound * Wo)
                     (dst + hr.upperBound * Wo).update(repeating: 0, count: (Ho - hr.upperBound) * Wo)
@@ -46,8 +102,22 @@ enum ConvKernels {
     }
 
     /// Adds the folded patches in `col` back into channels `[c0, ...)` of one image gradient.
-    static func col2im(_ col: CPtr, _ g: ConvGeometry, channelOffset c0: Int, _ dx: Ptr) {
+    ///
+    /// For a shiftable geometry `col` is scratch: positions that fall outside the input are
+    /// zeroed in place before whole rows are added.
+    static func col2im(_ col: Ptr, _ g: ConvGeometry, channelOffset c0: Int, _ dx: Ptr) {
         let (H, W, Ho, Wo) = (g.height, g.width, g.outHeight, g.outWidth)
+        if isShiftable(g) {
+            let (planeOut, taps) = (Ho * W, g.kernelH * g.kernelW)
+            forEachShift(g) { row, off, hr, wr in
+                let dst = dx + (c0 + row / taps) * H * W, src = col + row * planeOut
+                let lo = max(hr.lowerBound * W, -off), hi = min(hr.upperBound * W, H * W - off)
+                guard hi > lo else { return }
+                clearColumns(src, width: W, rows: hr, cols: wr)
+                Vector.add(src + lo, dst + lo + off, hi - lo)
+            }
+            return
+        }
         var row = 0
         for c in 0..<g.groupInChannels {
             let plane = dx + (c0 + c) * H * W
@@ -77,13 +147,11 @@ enum ConvKernels {
 
     static func forward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: Int) -> Tensor {
         if g.isDepthwise { return depthwiseForward(x: x, weight: weight, bias: bias, g, threads: threads) }
-        let (Ho, Wo) = (g.outHeight, g.outWidth)
-        let planeOut = Ho * Wo
-        var out = Tensor(shape: [g.batch, g.outChannels, Ho, Wo])
+        let planeOut = g.outHeight * g.outWidth
         let K = g.patchSize, Mg = g.groupOutChannels
-        x.data.withUnsafeBufferPointer { xb in
-            weight.data.withUnsafeBufferPointer { wb in
-                out.data.withUnsafeMutableBufferPointer { ob in
+        return Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
+            x.data.withUnsafeBufferPointer { xb in
+                weight.data.withUnsafeBufferPointer { wb in
                     let op = UncheckedBox(ob.baseAddress!)
                     parallelFor(g.batch, threads: threads) { n in
                         let xn = xb.baseAddress! + n * g.inChannels * g.height * g.width
@@ -111,12 +179,39 @@ enum ConvKernels {
                 }
             }
         }
-        return out
+    }
+
+    /// The geometry and filters of the input gradient as a forward convolution, when a
+    /// stride-1 convolution has one: `dx = conv(dy, w~)` with `w~[i, o, a, b] = w[o, i, kh-1-a, kw-1-b]`
+    /// and padding `dilation * (k - 1) - padding`. It reuses the fast unfold and a plain matrix
+    /// product instead of scattering patches back.
+    static func transposedForward(_ g: ConvGeometry, weight: Tensor) -> (ConvGeometry, Tensor)? {
+        let padH = g.dilationH * (g.kernelH - 1) - g.padH, padW = g.dilationW * (g.kernelW - 1) - g.padW
+        // A product with few rows (an input of few channels, like a stem's) is better served by scattering patches back.
+        guard isShiftable(g), g.groups == 1, g.inChannels >= 8, padH >= 0, padW >= 0 else { return nil }
+        let t = ConvGeometry(batch: g.batch, inChannels: g.outChannels, height: g.outHeight, width: g.outWidth,
+                             outChannels: g.inChannels, kernelH: g.kernelH, kernelW: g.kernelW, strideH: 1, strideW: 1,
+                             padH: padH, padW: padW, dilationH: g.dilationH, dilationW: g.dilationW, groups: 1)
+        guard t.outHeight == g.height, t.outWidth == g.width else { return nil }
+        let (O, I, taps) = (g.outChannels, g.inChannels, g.kernelH * g.kernelW)
+        let flipped = Tensor(uninitializedShape: [I, O, g.kernelH, g.kernelW]) { fb in
+            weight.data.withUnsafeBufferPointer { wb in
+                for o in 0..<O {
+                    for i in 0..<I {
+                        for k in 0..<taps { fb[(i * O + o) * taps + (taps - 1 - k)] = wb[(o * I + i) * taps + k] }
+                    }
+                }
+            }
+        }
+        return (t, flipped)
     }
 
     /// Gradient with respect to the input.
     static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
         if g.isDepthwise { return depthwiseBackwardData(dy: dy, weight: weight, g, threads: threads) }
+        if let (t, flipped) = transposedForward(g, weight: weight) {
+            return forward(x: dy, weight: flipped, bias: nil, t, threads: threads)
+        }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         var dx = Tensor(shape: [g.batch, g.inChannels, g.height, g.width])
         let K = g.patchSize, Mg = g.groupOutChannels
@@ -150,8 +245,13 @@ enum ConvKernels {
     }
 
     /// Gradient with respect to the weights, summed over the batch in a fixed chunk order.
+    ///
+    /// Ungrouped convolutions lay the images of a chunk side by side (output gradients as
+    /// `outChannels x images*outH*outW`, unfolded inputs as `patchSize x images*outH*outW`), so
+    /// that each chunk is one long matrix product instead of one short product per image.
     static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
         if g.isDepthwise { return depthwiseBackwardWeight(dy: dy, x: x, g, threads: threads) }
+        if g.groups == 1 { return backwardWeightBatched(dy: dy, x: x, g, threads: threads) }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
         let chunks = reductionChunks(g.batch)
@@ -181,6 +281,47 @@ enum ConvKernels {
                                           c: acc + grp * Mg * K, ldc: K)
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [g.outChannels, g.groupInChannels, g.kernelH, g.kernelW],
+                      data: sumChunks(partials, chunkCount: chunks.count, length: wCount))
+    }
+
+    static func backwardWeightBatched(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
+        let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
+        let K = g.patchSize, M = g.outChannels
+        let chunks = reductionChunks(g.batch)
+        let wCount = M * K
+        var partials = [Float](repeating: 0, count: chunks.count * wCount)
+        dy.data.withUnsafeBufferPointer { db in
+            x.data.withUnsafeBufferPointer { xb in
+                partials.withUnsafeMutableBufferPointer { pb in
+                    let pp = UncheckedBox(pb.baseAddress!)
+                    parallelFor(chunks.count, threads: threads) { ci in
+                        // Blocks of a few images keep the unfolded block in cache; their order is fixed.
+                        let block = max(1, min(chunks[ci].count, (1 << 19) / max(K * planeOut, 1)))
+                        let span = block * planeOut
+                        let a = UnsafeMutablePointer<Float>.allocate(capacity: M * span + K * span)
+                        defer { a.deallocate() }
+                        let b = a + M * span
+                        for first in stride(from: chunks[ci].lowerBound, to: chunks[ci].upperBound, by: block) {
+                            let images = first..<min(first + block, chunks[ci].upperBound)
+                            let width = images.count * planeOut
+                            for (j, n) in images.enumerated() {
+                                let dyn = db.baseAddress! + n * M * planeOut
+                                for c in 0..<M { (a + c * width + j * planeOut).update(from: dyn + c * planeOut, count: planeOut) }
+                                let xn = xb.baseAddress! + n * g.inChannels * planeIn
+                                if g.isPointwise {
+                                    for c in 0..<K { (b + c * width + j * planeOut).update(from: xn + c * planeIn, count: planeIn) }
+                                } else {
+                                    im2col(xn, g, channelOffset: 0, b + j * planeOut, rowStride: width)
+                                }
+                            }
+                            sgemm(transB: true, m: M, n: K, k: width, a: a, lda: width, b: b, ldb: width,
+                                  beta: first == chunks[ci].lowerBound ? 0 : 1, c: pp.value + ci * wCount, ldc: K)
                         }
                     }
                 }
@@ -235,10 +376,10 @@ enum ConvKernels {
     }
 
     /// Depthwise convolutions work on one zero-padded plane at a time: with the plane stored
-    /// row-major at padded width `Wp`, every kernel tap becomes one long contiguous
-    /// multiply-add over a "wide" stride-1 output of `Ho1 x Wp` elements (columns past the valid
-    /// width are scratch). Strided convolutions sample that output; their backward passes
-    /// scatter the output gradient into the wide grid first.
+    /// row-major at padded width `Wp`, every kernel tap is a fixed offset, and all taps of a
+    /// "wide" stride-1 output of `Ho1 x Wp` elements (columns past the valid width are scratch)
+    /// are computed in one pass (see ``Stencil``). Strided convolutions sample that output;
+    /// their backward passes scatter the output gradient into the wide grid first.
     struct DepthwisePlan {
         let g: ConvGeometry
         let hp: Int, wp: Int, ho1: Int
@@ -246,8 +387,10 @@ enum ConvKernels {
         let paddedCount: Int
         /// Elements of the wide stride-1 output.
         let wideCount: Int
-        /// Offset of each tap in the padded plane.
-        let offsets: [Int]
+        /// Offset of each tap in the padded plane, and the same negated (for gathering back).
+        let offsets: [Int], negatedOffsets: [Int]
+        /// Zeros kept on both sides of a wide grid that is gathered from (the largest offset).
+        let margin: Int
 
         init(_ g: ConvGeometry) {
             self.g = g
@@ -259,13 +402,41 @@ enum ConvKernels {
             var offs: [Int] = []
             for i in 0..<g.kernelH { for j in 0..<g.kernelW { offs.append(i * g.dilationH * wp + j * g.dilationW) } }
             offsets = offs
+            negatedOffsets = offs.map { -$0 }
+            margin = offs.max() ?? 0
         }
 
-        /// Copies an `H x W` plane into the interior of a zeroed padded plane.
-        func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-            dst.update(repeating: 0, count: paddedCount)
+        /// Copies an `H x W` plane into the interior of a padded plane whose border is `fill`.
+        func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, fill: Float = 0) {
+            let (H, W) = (g.height, g.width)
+            Vector.fill(dst, fill, g.padH * wp + g.padW)
+            for h in 0..<H {
+                let row = dst + (h + g.padH) * wp + g.padW
+                Vector.copy(src + h * W, row, W)
+                // The right border of this row and the left border of the next are adjacent.
+                Vector.fill(row + W, fill, h + 1 < H ? 2 * g.padW : wp - W - g.padW)
+            }
+            let tail = (H + g.padH) * wp
+            Vector.fill(dst + tail, fill, paddedCount - tail)
+        }
+
+        /// Copies the interior `H x W` of a padded plane out (the inverse of ``pad(_:into:fill:)``).
+        func unpad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
             for h in 0..<g.height {
-                (dst + (h + g.padH) * wp + g.padW).update(from: src + h * g.width, count: g.width)
+                Vector.copy(src + (h + g.padH) * wp + g.padW, dst + h * g.width, g.width)
+            }
+        }
+
+        /// Copies the (strided) outputs out of a wide stride-1 result.
+        func sample(_ wide: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+            let (Ho, Wo) = (g.outHeight, g.outWidth)
+            for ho in 0..<Ho {
+                let row = wide + ho * g.strideH * wp
+                if g.strideW == 1 {
+                    Vector.copy(row, dst + ho * Wo, Wo)
+                } else {
+                    for wo in 0..<Wo { dst[ho * Wo + wo] = row[wo * g.strideW] }
+                }
             }
         }
 
@@ -275,44 +446,55 @@ enum ConvKernels {
             if g.strideH == 1 && g.strideW == 1 {
                 for ho in 0..<Ho {
                     let row = wide + ho * wp
-                    row.update(from: dy + ho * Wo, count: Wo)
-                    (row + Wo).update(repeating: 0, count: wp - Wo)
+                    Vector.copy(dy + ho * Wo, row, Wo)
+                    Vector.fill(row + Wo, 0, wp - Wo)
                 }
-                (wide + Ho * wp).update(repeating: 0, count: wideCount - Ho * wp)
+                Vector.fill(wide + Ho * wp, 0, wideCount - Ho * wp)
             } else {
-                wide.update(repeating: 0, count: wideCount)
+                Vector.fill(wide, 0, wideCount)
                 for ho in 0..<Ho { for wo in 0..<Wo { wide[ho * g.strideH * wp + wo * g.strideW] = dy[ho * Wo + wo] } }
+            }
+        }
+
+        /// Scratch for one plane: a padded plane, then a wide grid with `margin` zeros on both
+        /// sides. Returns pointers to the padded plane and to the wide grid's first element.
+        func withScratch<R>(_ body: (_ padded: UnsafeMutablePointer<Float>, _ wide: UnsafeMutablePointer<Float>) -> R) -> R {
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: paddedCount + wideCount + 2 * margin)
+            defer { buffer.deallocate() }
+            let wide = buffer + paddedCount + margin
+            (wide - margin).update(repeating: 0, count: margin)
+            (wide + wideCount).update(repeating: 0, count: margin)
+            return body(buffer, wide)
+        }
+
+        /// `padded = sum_t weights[t] * wide shifted back by tap t`, over the interior rows:
+        /// the transpose of the forward stencil (the input gradient of a depthwise filter).
+        func gather(_ wide: UnsafePointer<Float>, weights: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+            let start = g.padH * wp
+            negatedOffsets.withUnsafeBufferPointer { offs in
+                Stencil.correlate(wide + start, offsets: offs.baseAddress!, weights: weights, taps: offs.count, bias: 0,
+                                  padded + start, g.height * wp)
             }
         }
     }
 
     static func depthwiseForward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: Int) -> Tensor {
         let plan = DepthwisePlan(g)
-        let (Ho, Wo, planeIn) = (g.outHeight, g.outWidth, g.height * g.width)
+        let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
         let taps = plan.offsets.count
-        return Tensor(uninitializedShape: [g.batch, g.outChannels, Ho, Wo]) { ob in
+        return Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
             x.data.withUnsafeBufferPointer { xb in
                 weight.data.withUnsafeBufferPointer { wb in
-                    let op = UncheckedBox(ob.baseAddress!)
-                    parallelFor(g.batch, threads: threads) { n in
-                        var scratch = [Float](repeating: 0, count: plan.paddedCount + plan.wideCount)
-                        scratch.withUnsafeMutableBufferPointer { sb in
-                            let padded = sb.baseAddress!, wide = sb.baseAddress! + plan.paddedCount
-                            for c in 0..<g.inChannels {
-                                let p = n * g.inChannels + c
-                                plan.pad(xb.baseAddress! + p * planeIn, into: padded)
-                                wide.update(repeating: bias?.data[c] ?? 0, count: plan.wideCount)
-                                for t in 0..<taps {
-                                    Vector.axpy(wb[c * taps + t], padded + plan.offsets[t], wide, plan.wideCount)
-                                }
-                                let o = op.value + p * Ho * Wo
-                                for ho in 0..<Ho {
-                                    let row = wide + ho * g.strideH * plan.wp
-                                    if g.strideW == 1 {
-                                        (o + ho * Wo).update(from: row, count: Wo)
-                                    } else {
-                                        for wo in 0..<Wo { o[ho * Wo + wo] = row[wo * g.strideW] }
-                                    }
+                    plan.offsets.withUnsafeBufferPointer { offs in
+                        let op = UncheckedBox(ob.baseAddress!)
+                        parallelFor(g.batch, threads: threads) { n in
+                            plan.withScratch { padded, wide in
+                                for c in 0..<g.inChannels {
+                                    let p = n * g.inChannels + c
+                                    plan.pad(xb.baseAddress! + p * planeIn, into: padded)
+                                    Stencil.correlate(padded, offsets: offs.baseAddress!, weights: wb.baseAddress! + c * taps,
+                                                      taps: taps, bias: bias?.data[c] ?? 0, wide, plan.wideCount)
+                                    plan.sample(wide, into: op.value + p * planeOut)
                                 }
                             }
                         }
@@ -324,25 +506,19 @@ enum ConvKernels {
 
     static func depthwiseBackwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
         let plan = DepthwisePlan(g)
-        let (Ho, Wo, H, W) = (g.outHeight, g.outWidth, g.height, g.width)
+        let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
         let taps = plan.offsets.count
-        return Tensor(uninitializedShape: [g.batch, g.inChannels, H, W]) { xb in
+        return Tensor(uninitializedShape: [g.batch, g.inChannels, g.height, g.width]) { xb in
             dy.data.withUnsafeBufferPointer { db in
                 weight.data.withUnsafeBufferPointer { wb in
                     let xq = UncheckedBox(xb.baseAddress!)
                     parallelFor(g.batch, threads: threads) { n in
-                        var scratch = [Float](repeating: 0, count: plan.paddedCount + plan.wideCount)
-                        scratch.withUnsafeMutableBufferPointer { sb in
-                            let padded = sb.baseAddress!, wide = sb.baseAddress! + plan.paddedCount
+                        plan.withScratch { padded, wide in
                             for c in 0..<g.inChannels {
                                 let p = n * g.inChannels + c
-                                plan.widen(db.baseAddress! + p * Ho * Wo, into: wide)
-                                padded.update(repeating: 0, count: plan.paddedCount)
-                                for t in 0..<taps {
-                                    Vector.axpy(wb[c * taps + t], wide, padded + plan.offsets[t], plan.wideCount)
-                                }
-                                let dst = xq.value + p * H * W
-                                for h in 0..<H { (dst + h * W).update(from: padded + (h + g.padH) * plan.wp + g.padW, count: W) }
+                                plan.widen(db.baseAddress! + p * planeOut, into: wide)
+                                plan.gather(wide, weights: wb.baseAddress! + c * taps, into: padded)
+                                plan.unpad(padded, into: xq.value + p * planeIn)
                             }
                         }
                     }
@@ -353,27 +529,26 @@ enum ConvKernels {
 
     static func depthwiseBackwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
         let plan = DepthwisePlan(g)
-        let (Ho, Wo, planeIn) = (g.outHeight, g.outWidth, g.height * g.width)
+        let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
         let taps = plan.offsets.count
         var dw = Tensor(shape: [g.outChannels, 1, g.kernelH, g.kernelW])
         dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
-                dw.data.withUnsafeMutableBufferPointer { wb in
-                    let wq = UncheckedBox(wb.baseAddress!)
-                    // Parallel over channels; each channel sums its images in order.
-                    parallelFor(g.inChannels, threads: threads) { c in
-                        var scratch = [Float](repeating: 0, count: plan.paddedCount + plan.wideCount)
-                        var acc = [Float](repeating: 0, count: taps)
-                        scratch.withUnsafeMutableBufferPointer { sb in
-                            let padded = sb.baseAddress!, wide = sb.baseAddress! + plan.paddedCount
-                            for n in 0..<g.batch {
-                                let p = n * g.inChannels + c
-                                plan.pad(xb.baseAddress! + p * planeIn, into: padded)
-                                plan.widen(db.baseAddress! + p * Ho * Wo, into: wide)
-                                for t in 0..<taps { acc[t] += Vector.dot(wide, padded + plan.offsets[t], plan.wideCount) }
+                plan.offsets.withUnsafeBufferPointer { offs in
+                    dw.data.withUnsafeMutableBufferPointer { wb in
+                        let wq = UncheckedBox(wb.baseAddress!)
+                        // Parallel over channels; each channel sums its images in order.
+                        parallelFor(g.inChannels, threads: threads) { c in
+                            plan.withScratch { padded, wide in
+                                for n in 0..<g.batch {
+                                    let p = n * g.inChannels + c
+                                    plan.pad(xb.baseAddress! + p * planeIn, into: padded)
+                                    plan.widen(db.baseAddress! + p * planeOut, into: wide)
+                                    Stencil.correlateWeights(wide, padded, offsets: offs.baseAddress!, taps: taps,
+                                                             wq.value + c * taps, plan.wideCount)
+                                }
                             }
                         }
-                        for t in 0..<taps { wq.value[c * taps + t] = acc[t] }
                     }
                 }
             }

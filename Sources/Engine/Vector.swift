@@ -71,6 +71,21 @@ enum Vector {
         while i < n { y[i] = b.addingProduct(a, x[i]); i += 1 }
     }
 
+    /// `y[i] = x[i]` for short runs (image rows), inline instead of a library call.
+    @inline(__always) static func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store(load(x + i), y + i); i += 8 }
+        while i < n { y[i] = x[i]; i += 1 }
+    }
+
+    /// `y[i] = value` for short runs (borders), inline instead of a library call.
+    @inline(__always) static func fill(_ y: UnsafeMutablePointer<Float>, _ value: Float, _ n: Int) {
+        let v = V(repeating: value)
+        var i = 0
+        while i + 8 <= n { store(v, y + i); i += 8 }
+        while i < n { y[i] = value; i += 1 }
+    }
+
     /// `y[i] += x[i]`.
     @inline(__always) static func add(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0

@@ -14,11 +14,15 @@ struct MixedOp: Sendable {
     let parameterRanges: [Range<Int>]
 
     func callAsFunction(_ x: Variable, weights: Variable, active: [Int], _ ctx: ForwardContext) -> Variable {
+        // Drop-path is fused into the weighted sum: one pass, and no masked copy of each output.
+        var scales: [[Float]?] = []
         let outs = active.map { k -> Variable in
             let y = ops[k](x, ctx)
-            return ops[k].isIdentity || ctx.dropPathKeep >= 1 ? y : y.dropPath(keep: ctx.dropPathKeep, using: &ctx.generator)
+            let dropped = !ops[k].isIdentity && ctx.dropPathKeep < 1
+            scales.append(dropped ? dropPathScales(batch: y.shape[0], keep: ctx.dropPathKeep, using: &ctx.generator) : nil)
+            return y
         }
-        return weightedSum(outs, weights: weights, indices: active)
+        return weightedSum(outs, weights: weights, indices: active, sampleScales: scales)
     }
 }
 

@@ -74,27 +74,28 @@ struct BenchCommand: Command {
             Case(name: "dilated dw 3x3 d2 @14", cin: 28, cout: 28, size: 14, k: (3, 3), pad: (2, 2), dil: 2, groups: 28),
             Case(name: "stem 3x3 1->84 @28", cin: 1, cout: 84, size: 28, k: (3, 3), pad: (1, 1), dil: 1, groups: 1),
         ]
-        print("batch 20, \(threads) thread(s); backward = input and weight gradients")
-        print(row(["shape", "fwd ms", "fwd GF/s", "bwd ms", "bwd GF/s", "f+b GF/s", "% peak"]))
+        print("batch 20, \(threads) thread(s); backward = input gradient (dx) + weight gradient (dw)")
+        print(row(["shape", "fwd ms", "fwd GF/s", "dx ms", "dw ms", "bwd GF/s", "f+b GF/s", "% peak"]))
         var g = SeededGenerator(seed: 7)
         for c in cases {
             let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
             let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
             var flops = 0.0
-            let fwd = best {
-                let tape = Tape(threads: threads)
-                let y = tape.constant(x).conv2d(tape.constant(w), padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
-                flops = 2 * Double(y.value.count * (c.cin / c.groups) * c.k.0 * c.k.1)
+            /// Best time of a forward pass, with gradients for the input and/or the weight.
+            func time(dx: Bool, dw: Bool) -> Double {
+                best {
+                    let tape = Tape(threads: threads)
+                    let xv = dx ? tape.parameter(x) : tape.constant(x), wv = dw ? tape.parameter(w) : tape.constant(w)
+                    let y = xv.conv2d(wv, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
+                    flops = 2 * Double(y.value.count * (c.cin / c.groups) * c.k.0 * c.k.1)
+                    if dx || dw { _ = tape.gradients(of: y.sum()) }
+                }
             }
-            let both = best {
-                let tape = Tape(threads: threads)
-                let y = tape.parameter(x).conv2d(tape.parameter(w), padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
-                _ = tape.gradients(of: y.sum())
-            }
-            let bwd = max(both - fwd, 1e-9)
-            let total = 3 * flops / both / 1e9
-            print(row([c.name, fmt(fwd * 1e3, 2), fmt(flops / fwd / 1e9, 1), fmt(bwd * 1e3, 2),
-                       fmt(2 * flops / bwd / 1e9, 1), fmt(total, 1), fmt(100 * total / peak, 0)]))
+            let fwd = time(dx: false, dw: false)
+            let dx = max(time(dx: true, dw: false) - fwd, 1e-9), dw = max(time(dx: false, dw: true) - fwd, 1e-9)
+            let total = 3 * flops / (fwd + dx + dw) / 1e9
+            print(row([c.name, fmt(fwd * 1e3, 2), fmt(flops / fwd / 1e9, 1), fmt(dx * 1e3, 2), fmt(dw * 1e3, 2),
+                       fmt(2 * flops / (dx + dw) / 1e9, 1), fmt(total, 1), fmt(100 * total / peak, 0)]))
         }
     }
 

@@ -53,6 +53,15 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
                  stride: (2, 2), padding: (1, 1), groups: 2),
         ConvCase(name: "depthwise multiplier 2", input: [2, 2, 5, 5], weight: [4, 1, 3, 3], padding: (1, 1),
                  groups: 2),
+        // Eight or more input channels: the input gradient of a stride-1 convolution runs as a
+        // forward convolution with flipped, transposed filters.
+        ConvCase(name: "1x5 pad (0, 2), 8 channels", input: [2, 8, 5, 6], weight: [3, 8, 1, 5], padding: (0, 2)),
+        ConvCase(name: "5x1 pad (2, 0), 8 channels", input: [2, 8, 6, 5], weight: [4, 8, 5, 1], bias: false,
+                 padding: (2, 0)),
+        ConvCase(name: "3x3 dilation 2 pad 2, 8 channels", input: [1, 8, 6, 7], weight: [2, 8, 3, 3],
+                 padding: (2, 2), dilation: (2, 2)),
+        ConvCase(name: "3x3 pad (0, 1), 8 channels", input: [2, 8, 5, 6], weight: [3, 8, 3, 3], padding: (0, 1)),
+        ConvCase(name: "1x1 pointwise, 9 channels", input: [3, 9, 3, 4], weight: [2, 9, 1, 1]),
     ]
 }
 

@@ -78,6 +78,36 @@ struct ElementwiseTests {
         #expect(analytic[2].data[3] == 0, "weight 3 scales no input, so its gradient is exactly 0")
     }
 
+    @Test("weightedSum with per-sample scales (fused drop-path): gradients match, dropped samples get none")
+    func weightedSumWithSampleScales() {
+        var rng = SeededGenerator(seed: 49)
+        var xs = (0..<2).map { _ in Tensor.randomNormal(shape: [3, 2, 5], using: &rng) }
+        xs.append(Tensor(shape: [3], data: [0.7, -1.2, 0.4]))
+        let scales: [[Float]?] = [[1.25, 0, 2], nil, [0, 0.5, 1.25]]
+        let analytic = expectGradientsMatch(xs) { _, v in
+            Engine.weightedSum([v[0], v[1], v[0]], weights: v[2], indices: [0, 2, 1], sampleScales: scales)
+        }
+        // Sample 1 of input 0 is dropped by its first use and scaled by 0.5 * w[1] in its second.
+        #expect(analytic[0].data[10..<20].allSatisfy { $0 != 0 })
+        #expect(analytic[1].data.allSatisfy { $0 != 0 })
+    }
+
+    @Test("weightedSum with drop-path scales equals the sum of drop-path'd inputs from the same seed")
+    func weightedSumMatchesDropPath() {
+        var rng = SeededGenerator(seed: 50)
+        let xs = (0..<2).map { _ in Tensor.randomNormal(shape: [8, 3, 4], using: &rng) }
+        let tape = Tape()
+        let (a, b) = (tape.constant(xs[0]), tape.constant(xs[1]))
+        let w = tape.constant(Tensor(shape: [2], data: [0.3, 1.7]))
+        var g1 = SeededGenerator(seed: 7), g2 = SeededGenerator(seed: 7)
+        let separate = Engine.weightedSum([a.dropPath(keep: 0.6, using: &g1), b.dropPath(keep: 0.6, using: &g1)],
+                                          weights: w, indices: [0, 1])
+        let masks = [dropPathScales(batch: 8, keep: 0.6, using: &g2), dropPathScales(batch: 8, keep: 0.6, using: &g2)]
+        let fused = Engine.weightedSum([a, b], weights: w, indices: [0, 1], sampleScales: masks)
+        #expect(masks.joined().contains(0) && masks.joined().contains { $0 > 1 }, "both kept and dropped samples occur")
+        expectClose(fused.value, separate.value)
+    }
+
     @Test("weightedSum computes sum_k weights[indices[k]] * inputs[k]")
     func weightedSumValue() {
         let tape = Tape()

@@ -90,7 +90,8 @@ extension Variable {
     /// The sum of all elements, as a one-element variable of shape `[]`.
     public func sum() -> Variable {
         let shape = self.shape, xid = id
-        return tape.record(Tensor(scalar: value.data.reduce(0, +)), inputs: [self]) { dy, grads in
+        let total = value.data.withUnsafeBufferPointer { Vector.sum($0.baseAddress!, $0.count) }
+        return tape.record(Tensor(scalar: total), inputs: [self]) { dy, grads in
             grads.accumulate(xid, Tensor(shape: shape, repeating: dy.data[0]))
         }
     }
@@ -108,16 +109,24 @@ extension Variable {
     }
 }
 
-/// `sum_k weights[k] * inputs[k]` for equally shaped inputs and a weight vector.
+/// `sum_k weights[k] * inputs[k]` for equally shaped inputs and a weight vector, optionally
+/// with a per-sample factor for each input (a drop-path mask, see ``dropPathScales(batch:keep:using:)``).
 ///
-/// Gradients: `d inputs[k] = weights[k] * dy`, `d weights[k] = <dy, inputs[k]>`. This is the
-/// mixing step of a MixedOp and of pairwise node inputs.
+/// ```
+/// y[n] = sum_k weights[indices[k]] * sampleScales[k][n] * inputs[k][n]
+/// ```
+/// Gradients: `d inputs[k][n] = weights[k] * scale[k][n] * dy[n]`,
+/// `d weights[k] = sum_n scale[k][n] * <dy[n], inputs[k][n]>`. This is the mixing step of a
+/// MixedOp (with drop-path fused in) and of pairwise node inputs. The inputs are kept for the
+/// backward pass only when the weights need a gradient.
 ///
 /// - Parameters:
-///   - inputs: one or more variables of one shape.
+///   - inputs: one or more variables of one shape `[N, ...]`.
 ///   - weights: a variable holding at least `indices.max + 1` elements.
 ///   - indices: which element of `weights` scales each input.
-public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int]) -> Variable {
+///   - sampleScales: per input, `nil` (all ones) or `N` factors.
+public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
+                        sampleScales: [[Float]?]? = nil) -> Variable {
     precondition(!inputs.isEmpty, "weightedSum: no inputs")
     precondition(inputs.count == indices.count, "weightedSum: \(inputs.count) inputs for \(indices.count) weight indices")
     let shape = inputs[0].shape
@@ -126,26 +135,58 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int])
     }
     precondition(indices.allSatisfy { $0 >= 0 && $0 < weights.value.count },
                  "weightedSum: indices \(indices) out of range for weights of shape \(weights.shape)")
-    let w = weights.value
-    var y = Tensor(shape: shape)
-    let values = inputs.map(\.value)
-    y.data.withUnsafeMutableBufferPointer { yb in
-        for (v, k) in zip(values, indices) {
-            v.data.withUnsafeBufferPointer { vb in Vector.axpy(w.data[k], vb.baseAddress!, yb.baseAddress!, yb.count) }
+    let batch = shape.first ?? 1
+    let scales = sampleScales ?? Array(repeating: nil, count: inputs.count)
+    precondition(scales.count == inputs.count && scales.allSatisfy { $0 == nil || $0!.count == batch },
+                 "weightedSum: sample scales \(scales.map { $0?.count ?? 0 }) for \(inputs.count) inputs of shape \(shape)")
+    let per = shape.isEmpty ? 1 : shape.reduce(1, *) / max(batch, 1)
+    let w = weights.value.data
+    /// The factor of input `k` on sample `n`.
+    func factor(_ k: Int, _ n: Int) -> Float { w[indices[k]] * (scales[k]?[n] ?? 1) }
+    let y = Tensor(uninitializedShape: shape) { yb in
+        yb.update(repeating: 0)
+        for (k, v) in inputs.enumerated() {
+            v.value.data.withUnsafeBufferPointer { vb in
+                for n in 0..<batch where scales[k]?[n] != 0 {
+                    Vector.axpy(factor(k, n), vb.baseAddress! + n * per, yb.baseAddress! + n * per, per)
+                }
+            }
         }
     }
     let ids = inputs.map(\.id), wid = weights.id, wshape = weights.shape
+    let values = weights.needsGradient ? inputs.map(\.value) : []
     return weights.tape.record(y, inputs: inputs + [weights]) { dy, grads in
-        for (xid, k) in zip(ids, indices) {
-            let wk = w.data[k]
-            grads.accumulate(xid, map(dy) { $0 * wk })
+        for k in ids.indices {
+            grads.accumulate(ids[k], Tensor(uninitializedShape: shape) { gb in
+                dy.data.withUnsafeBufferPointer { db in
+                    for n in 0..<batch {
+                        Vector.affine(factor(k, n), db.baseAddress! + n * per, 0, gb.baseAddress! + n * per, per)
+                    }
+                }
+            })
         }
         grads.accumulate(wid, {
             var dw = Tensor(shape: wshape)
-            for (v, k) in zip(values, indices) { dw.data[k] += dot(dy, v) }
+            dy.data.withUnsafeBufferPointer { db in
+                for (k, v) in values.enumerated() {
+                    v.data.withUnsafeBufferPointer { vb in
+                        for n in 0..<batch where scales[k]?[n] != 0 {
+                            dw.data[indices[k]] += (scales[k]?[n] ?? 1)
+                                * Vector.dot(db.baseAddress! + n * per, vb.baseAddress! + n * per, per)
+                        }
+                    }
+                }
+            }
             return dw
         }())
     }
+}
+
+/// The per-sample factors of drop-path: `1 / keep` for a kept sample, 0 for a dropped one,
+/// drawn in sample order (the mask ``Variable/dropPath(keep:using:)`` applies).
+public func dropPathScales(batch: Int, keep: Float, using generator: inout SeededGenerator) -> [Float] {
+    precondition(keep > 0 && keep <= 1, "dropPath: keep probability \(keep) must be in (0, 1]")
+    return (0..<batch).map { _ in generator.nextUnitFloat() < keep ? 1 / keep : 0 }
 }
 
 /// Element-wise sum of one or more equally shaped variables.

@@ -201,8 +201,7 @@ extension Variable {
         precondition(keep > 0 && keep <= 1, "dropPath: keep probability \(keep) must be in (0, 1]")
         if keep >= 1 { return self }
         let n = shape[0], per = value.count / max(n, 1)
-        var mask = [Float](repeating: 0, count: n)
-        for i in 0..<n { mask[i] = generator.nextUnitFloat() < keep ? 1 / keep : 0 }
+        let mask = dropPathScales(batch: n, keep: keep, using: &generator)
         func apply(_ t: Tensor) -> Tensor {
             Tensor(uninitializedShape: t.shape) { y in
                 t.data.withUnsafeBufferPointer { src in
