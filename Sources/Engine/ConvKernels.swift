@@ -504,6 +504,52 @@ enum ConvKernels {
         }
     }
 
+    /// Both gradients of a depthwise convolution in one sweep: each plane's output gradient is
+    /// spread into the wide grid once and serves the input gradient (gathered back through the
+    /// flipped taps) and the filter gradient (correlated with the padded input). Filter sums
+    /// run over fixed chunks of images, combined in order, so the result is independent of threads.
+    static func depthwiseBackward(dy: Tensor, x: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> (dx: Tensor, dw: Tensor) {
+        let plan = DepthwisePlan(g)
+        let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
+        let taps = plan.offsets.count, C = g.inChannels
+        let chunks = reductionChunks(g.batch)
+        var partials = [Float](repeating: 0, count: chunks.count * C * taps)
+        let dx = Tensor(uninitializedShape: [g.batch, C, g.height, g.width]) { xb in
+            dy.data.withUnsafeBufferPointer { db in
+                x.data.withUnsafeBufferPointer { inb in
+                    weight.data.withUnsafeBufferPointer { wb in
+                        plan.offsets.withUnsafeBufferPointer { offs in
+                            partials.withUnsafeMutableBufferPointer { pb in
+                                let (xq, pq) = (UncheckedBox(xb.baseAddress!), UncheckedBox(pb.baseAddress!))
+                                parallelFor(chunks.count, threads: threads) { ci in
+                                    let acc = pq.value + ci * C * taps
+                                    let input = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
+                                    defer { input.deallocate() }
+                                    plan.withScratch { padded, wide in
+                                        for n in chunks[ci] {
+                                            for c in 0..<C {
+                                                let p = n * C + c
+                                                plan.widen(db.baseAddress! + p * planeOut, into: wide)
+                                                plan.gather(wide, weights: wb.baseAddress! + c * taps, into: padded)
+                                                plan.unpad(padded, into: xq.value + p * planeIn)
+                                                plan.pad(inb.baseAddress! + p * planeIn, into: input)
+                                                Stencil.correlateWeights(wide, input, offsets: offs.baseAddress!, taps: taps,
+                                                                         acc + c * taps, plan.wideCount)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let dw = Tensor(shape: [C, 1, g.kernelH, g.kernelW],
+                        data: sumChunks(partials, chunkCount: chunks.count, length: C * taps))
+        return (dx, dw)
+    }
+
     static func depthwiseBackwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
         let plan = DepthwisePlan(g)
         let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)

@@ -49,13 +49,15 @@ enum NormKernels {
     /// xhat = (x - mean) * invstd,   y = gamma * xhat + beta
     /// dx   = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
     /// ```
+    /// `xhat` is recovered as `(source - mean) * scale`: from the input `x` with the batch mean and
+    /// `invstd`, or from a non-affine output (which is `xhat`) with mean 0 and scale 1.
     /// - Returns: `dx`, and the per-channel `sum(dy * xhat)` and `sum(dy)` (the affine gradients).
-    static func backward(dy: Tensor, x: Tensor, mean: [Float], invstd: [Float], gamma: [Float]?,
-                         threads: Int) -> (dx: Tensor, dGamma: [Float], dBeta: [Float]) {
+    static func backward(dy: Tensor, normalizing x: Tensor, mean: [Float], scale: [Float], invstd: [Float],
+                         gamma: [Float]?, threads: Int) -> (dx: Tensor, dGamma: [Float], dBeta: [Float]) {
         let (n, c) = (x.shape[0], x.shape[1])
         let plane = x.count / max(n * c, 1)
         let m = Float(n * plane)
-        var dx = Tensor(shape: x.shape)
+        var dx = Tensor(uninitializedShape: x.shape) { _ in }  // every element is written below
         var dGamma = [Float](repeating: 0, count: c), dBeta = [Float](repeating: 0, count: c)
         dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
@@ -65,19 +67,19 @@ enum NormKernels {
                             let (op, gp, bp) = (UncheckedBox(ob.baseAddress!), UncheckedBox(gb.baseAddress!),
                                                 UncheckedBox(bb.baseAddress!))
                             parallelFor(c, threads: threads) { ch in
-                                let (mu, inv) = (mean[ch], invstd[ch])
+                                let (mu, inv) = (mean[ch], scale[ch])
                                 var sdy: Float = 0, sdyx: Float = 0
                                 for i in 0..<n {
                                     let d = db.baseAddress! + (i * c + ch) * plane
-                                    let a = Vector.sum(d, plane)
+                                    let (a, dot) = Vector.sumAndDot(d, xb.baseAddress! + (i * c + ch) * plane, plane)
                                     sdy += a
-                                    sdyx += Vector.dot(d, xb.baseAddress! + (i * c + ch) * plane, plane) - mu * a
+                                    sdyx += dot - mu * a
                                 }
                                 sdyx *= inv
                                 gp.value[ch] = sdyx
                                 bp.value[ch] = sdy
                                 let g = gamma?[ch] ?? 1
-                                let k1 = g * inv / m
+                                let k1 = g * invstd[ch] / m
                                 let meanDy = sdy, meanDyx = sdyx
                                 for i in 0..<n {
                                     let d = db.baseAddress! + (i * c + ch) * plane
@@ -86,8 +88,7 @@ enum NormKernels {
                                     // o = k1 * (m * dy - sum(dy) - xhat * sum(dy * xhat)), as a(dy) + b(x) + c.
                                     let (a, b) = (k1 * m, -k1 * inv * meanDyx)
                                     let cst = -k1 * meanDy + k1 * inv * mu * meanDyx
-                                    Vector.affine(a, d, cst, o, plane)
-                                    Vector.axpy(b, xp, o, plane)
+                                    Vector.linear(a, d, b, xp, cst, o, plane)
                                 }
                             }
                         }

@@ -39,6 +39,50 @@ enum Vector {
         return s
     }
 
+    /// `(sum(x[i]), sum(x[i] * y[i]))` in one pass.
+    @inline(__always) static func sumAndDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+        var s0 = V(), s1 = V(), p0 = V(), p1 = V()
+        var i = 0
+        while i + 16 <= n {
+            let (a, b) = (load(x + i), load(x + i + 8))
+            s0 += a; s1 += b
+            p0.addProduct(a, load(y + i)); p1.addProduct(b, load(y + i + 8))
+            i += 16
+        }
+        if i + 8 <= n { let a = load(x + i); s0 += a; p0.addProduct(a, load(y + i)); i += 8 }
+        var (s, p) = ((s0 + s1).sum(), (p0 + p1).sum())
+        while i < n { s += x[i]; p = p.addingProduct(x[i], y[i]); i += 1 }
+        return (s, p)
+    }
+
+    /// `z[i] = a * x[i] + b * y[i] + c`.
+    @inline(__always) static func linear(_ a: Float, _ x: UnsafePointer<Float>, _ b: Float, _ y: UnsafePointer<Float>,
+                                         _ c: Float, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
+        let (av, bv, cv) = (V(repeating: a), V(repeating: b), V(repeating: c))
+        var i = 0
+        while i + 8 <= n { store(cv.addingProduct(av, load(x + i)).addingProduct(bv, load(y + i)), z + i); i += 8 }
+        while i < n { z[i] = c.addingProduct(a, x[i]).addingProduct(b, y[i]); i += 1 }
+    }
+
+    /// `y[i] = sum_k a_k * x_k[i]` over `terms` `(x_k, a_k)` in one pass (zeros when empty).
+    @inline(__always) static func combine(_ terms: [(UnsafePointer<Float>, Float)], into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        terms.withUnsafeBufferPointer { t in
+            var i = 0
+            while i + 8 <= n {
+                var acc = V()
+                for (x, a) in t { acc.addProduct(V(repeating: a), load(x + i)) }
+                store(acc, y + i)
+                i += 8
+            }
+            while i < n {
+                var acc: Float = 0
+                for (x, a) in t { acc = acc.addingProduct(a, x[i]) }
+                y[i] = acc
+                i += 1
+            }
+        }
+    }
+
     /// `sum((x[i] - c)^2)`.
     @inline(__always) static func centeredSquares(_ x: UnsafePointer<Float>, _ c: Float, _ n: Int) -> Float {
         var acc = V()

@@ -37,7 +37,11 @@ struct DepthwiseSeparable: Sendable {
     }
 
     func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        norm(pointwise(depthwise(ctx.relu(x), ctx), ctx), ctx)
+        // One fused node: the depthwise result is recomputed in the backward pass, not kept.
+        let y = ctx.relu(x).separableConv2d(depthwise: ctx[depthwise.weight], pointwise: ctx[pointwise.weight],
+                                            stride: depthwise.stride.0, padding: depthwise.padding.0,
+                                            dilation: depthwise.dilation.0)
+        return norm(y, ctx)
     }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {

@@ -67,6 +67,62 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
 
 @Suite("Convolution")
 struct ConvTests {
+    /// Gradients of `op` for the inputs marked trainable (the others enter as constants).
+    static func gradients(_ inputs: [Tensor], trainable: [Bool], _ op: ([Variable]) -> Variable) -> [Tensor?] {
+        let tape = Tape()
+        let vars = zip(inputs, trainable).map { $1 ? tape.parameter($0) : tape.constant($0) }
+        var rng = SeededGenerator(seed: 5)
+        let y = op(vars)
+        let r = Tensor.randomNormal(shape: y.shape, using: &rng)
+        let grads = tape.gradients(of: (y * tape.constant(r)).sum())
+        return zip(vars, trainable).map { $1 ? grads[$0] : nil }
+    }
+
+    @Test("Depthwise gradients are the same whether the input, the filters or both need them",
+          arguments: ConvCase.all.filter { $0.groups > 1 && $0.groups == $0.input[1] && $0.weight[0] == $0.input[1] })
+    func depthwiseGradientSubsets(_ c: ConvCase) {
+        var rng = SeededGenerator(seed: 12)
+        let inputs = [Tensor.randomNormal(shape: c.input, using: &rng), Tensor.randomNormal(shape: c.weight, using: &rng)]
+        let op = { (v: [Variable]) in
+            v[0].conv2d(v[1], stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        }
+        let both = Self.gradients(inputs, trainable: [true, true], op)
+        let onlyInput = Self.gradients(inputs, trainable: [true, false], op)
+        let onlyFilters = Self.gradients(inputs, trainable: [false, true], op)
+        expectClose(both[0]!, onlyInput[0]!, tolerance: 1e-5)
+        expectClose(both[1]!, onlyFilters[1]!, tolerance: 1e-4)
+    }
+
+    @Test("separableConv2d gradients match finite differences", arguments: [(1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 2, 2)])
+    func separableGradients(stride: Int, padding: Int, dilation: Int) {
+        var rng = SeededGenerator(seed: 13)
+        let inputs = [Tensor.randomNormal(shape: [2, 3, 6, 6], using: &rng),
+                      Tensor.randomNormal(shape: [3, 1, 3, 3], std: 0.5, using: &rng),
+                      Tensor.randomNormal(shape: [4, 3, 1, 1], std: 0.5, using: &rng)]
+        expectGradientsMatch(inputs) { _, v in
+            v[0].separableConv2d(depthwise: v[1], pointwise: v[2], stride: stride, padding: padding, dilation: dilation)
+        }
+    }
+
+    @Test("separableConv2d equals a depthwise then a pointwise conv2d, in value and in every subset of gradients")
+    func separableMatchesComposition() {
+        var rng = SeededGenerator(seed: 14)
+        let inputs = [Tensor.randomNormal(shape: [3, 8, 7, 7], using: &rng),
+                      Tensor.randomNormal(shape: [8, 1, 3, 3], using: &rng),
+                      Tensor.randomNormal(shape: [5, 8, 1, 1], using: &rng)]
+        let fused = { (v: [Variable]) in v[0].separableConv2d(depthwise: v[1], pointwise: v[2], stride: 2, padding: 2, dilation: 2) }
+        let composed = { (v: [Variable]) in
+            v[0].conv2d(v[1], stride: (2, 2), padding: (2, 2), dilation: (2, 2), groups: 8).conv2d(v[2])
+        }
+        let tape = Tape()
+        let vs = inputs.map { tape.constant($0) }
+        expectClose(fused(vs).value, composed(vs).value, tolerance: 1e-5)
+        for mask in [[true, true, true], [true, false, false], [false, true, false], [false, false, true], [false, true, true]] {
+            let a = Self.gradients(inputs, trainable: mask, fused), b = Self.gradients(inputs, trainable: mask, composed)
+            for k in 0..<3 where mask[k] { expectClose(a[k]!, b[k]!, tolerance: 1e-4) }
+        }
+    }
+
     @Test("conv2d gradients match finite differences", arguments: ConvCase.all)
     func gradients(_ c: ConvCase) {
         var rng = SeededGenerator(seed: 11)

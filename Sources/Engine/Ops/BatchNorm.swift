@@ -31,8 +31,13 @@ extension Variable {
         let y = NormKernels.affine(x, scale: scale, shift: shift, threads: threads)
         let inputs = [self] + [gamma, beta].compactMap { $0 }
         let (xid, gid, bid) = (id, gamma?.id, beta?.id)
+        // Without an affine map the output is the normalised input itself: keep it instead of
+        // the input, which can then be freed (the output usually lives on anyway).
+        let affine = gamma != nil || beta != nil
+        let (source, sourceMean, sourceScale) = affine ? (x, mean, invstd) : (y, [Float](repeating: 0, count: c), [Float](repeating: 1, count: c))
         let out = tape.record(y, inputs: inputs) { dy, grads in
-            let r = NormKernels.backward(dy: dy, x: x, mean: mean, invstd: invstd, gamma: g, threads: threads)
+            let r = NormKernels.backward(dy: dy, normalizing: source, mean: sourceMean, scale: sourceScale,
+                                         invstd: invstd, gamma: g, threads: threads)
             grads.accumulate(xid, r.dx)
             if let gid { grads.accumulate(gid, Tensor(shape: [c], data: r.dGamma)) }
             if let bid { grads.accumulate(bid, Tensor(shape: [c], data: r.dBeta)) }

@@ -73,9 +73,19 @@ extension Variable {
         let y = ConvKernels.forward(x: x, weight: w, bias: bias?.value, g, threads: threads)
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         let (xid, wid, bid) = (id, weight.id, bias?.id)
+        // The input is kept for the backward pass only when the weight needs a gradient.
+        let saved: Tensor? = weight.needsGradient ? x : nil
+        if g.isDepthwise, needsGradient, let saved {
+            return tape.record(y, inputs: inputs) { dy, grads in
+                let (dx, dw) = ConvKernels.depthwiseBackward(dy: dy, x: saved, weight: w, g, threads: threads)
+                grads.accumulate(xid, dx)
+                grads.accumulate(wid, dw)
+                if let bid { grads.accumulate(bid, ConvKernels.backwardBias(dy: dy, channels: g.outChannels, threads: threads)) }
+            }
+        }
         return tape.record(y, inputs: inputs) { dy, grads in
             grads.accumulate(xid, ConvKernels.backwardData(dy: dy, weight: w, g, threads: threads))
-            grads.accumulate(wid, ConvKernels.backwardWeight(dy: dy, x: x, g, threads: threads))
+            if let saved { grads.accumulate(wid, ConvKernels.backwardWeight(dy: dy, x: saved, g, threads: threads)) }
             if let bid { grads.accumulate(bid, ConvKernels.backwardBias(dy: dy, channels: g.outChannels, threads: threads)) }
         }
     }
@@ -103,6 +113,60 @@ extension Variable {
         let xid = id
         return tape.record(y, inputs: [self]) { dy, grads in
             grads.accumulate(xid, PoolKernels.avgBackward(dy, g, threads: threads))
+        }
+    }
+}
+
+extension Variable {
+    /// A depthwise `k x k` convolution followed by a pointwise (1x1) convolution, as one node:
+    /// `pointwise(depthwise(x))`, both without bias.
+    ///
+    /// Equal to composing two ``conv2d(_:bias:stride:padding:dilation:groups:)`` calls, but the
+    /// intermediate result is not kept for the backward pass: when the pointwise filters need a
+    /// gradient it is recomputed from the input, which costs one cheap depthwise pass and saves
+    /// one activation per block (most of a separable network's memory).
+    ///
+    /// - Parameters:
+    ///   - depthwise: `[C, 1, k, k]` filters.
+    ///   - pointwise: `[outChannels, C, 1, 1]` filters.
+    public func separableConv2d(depthwise: Variable, pointwise: Variable, stride: Int = 1, padding: Int = 0,
+                                dilation: Int = 1) -> Variable {
+        let c = shape.count == 4 ? shape[1] : 0
+        let gd = checked { () throws(ShapeError) in
+            guard depthwise.shape.count == 4, depthwise.shape[0] == c, depthwise.shape[1] == 1 else {
+                throw ShapeError("separableConv2d", "depthwise filters \(depthwise.shape) do not fit input \(shape) (need [\(c), 1, k, k])")
+            }
+            return try ConvShapes.convolution(input: shape, weight: depthwise.shape, bias: nil, stride: (stride, stride),
+                                              padding: (padding, padding), dilation: (dilation, dilation), groups: max(c, 1))
+        }
+        let gp = checked { () throws(ShapeError) in
+            guard pointwise.shape.count == 4, pointwise.shape[2] == 1, pointwise.shape[3] == 1 else {
+                throw ShapeError("separableConv2d", "pointwise filters \(pointwise.shape) must be [out, \(c), 1, 1] (input \(shape))")
+            }
+            return try ConvShapes.convolution(input: [gd.batch, c, gd.outHeight, gd.outWidth], weight: pointwise.shape,
+                                              bias: nil, stride: (1, 1), padding: (0, 0), dilation: (1, 1), groups: 1)
+        }
+        let threads = tape.threads
+        let (x, wd, wp) = (value, depthwise.value, pointwise.value)
+        let u = ConvKernels.forward(x: x, weight: wd, bias: nil, gd, threads: threads)
+        let y = ConvKernels.forward(x: u, weight: wp, bias: nil, gp, threads: threads)
+        let (xid, did, pid) = (id, depthwise.id, pointwise.id)
+        let (needsInput, needsDepthwise, needsPointwise) = (needsGradient, depthwise.needsGradient, pointwise.needsGradient)
+        let saved: Tensor? = needsDepthwise || needsPointwise ? x : nil
+        return tape.record(y, inputs: [self, depthwise, pointwise]) { dy, grads in
+            if needsPointwise, let saved {
+                let u = ConvKernels.forward(x: saved, weight: wd, bias: nil, gd, threads: threads)
+                grads.accumulate(pid, ConvKernels.backwardWeight(dy: dy, x: u, gp, threads: threads))
+            }
+            guard needsInput || needsDepthwise else { return }
+            let du = ConvKernels.backwardData(dy: dy, weight: wp, gp, threads: threads)
+            if needsDepthwise, let saved {
+                let (dx, dw) = ConvKernels.depthwiseBackward(dy: du, x: saved, weight: wd, gd, threads: threads)
+                grads.accumulate(xid, dx)
+                grads.accumulate(did, dw)
+            } else {
+                grads.accumulate(xid, ConvKernels.backwardData(dy: du, weight: wd, gd, threads: threads))
+            }
         }
     }
 }

@@ -143,18 +143,19 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
     let w = weights.value.data
     /// The factor of input `k` on sample `n`.
     func factor(_ k: Int, _ n: Int) -> Float { w[indices[k]] * (scales[k]?[n] ?? 1) }
+    let values = inputs.map(\.value)
     let y = Tensor(uninitializedShape: shape) { yb in
-        yb.update(repeating: 0)
-        for (k, v) in inputs.enumerated() {
-            v.value.data.withUnsafeBufferPointer { vb in
-                for n in 0..<batch where scales[k]?[n] != 0 {
-                    Vector.axpy(factor(k, n), vb.baseAddress! + n * per, yb.baseAddress! + n * per, per)
-                }
+        withBaseAddresses(values) { sources in
+            var terms: [(UnsafePointer<Float>, Float)] = []
+            for n in 0..<batch {
+                terms.removeAll(keepingCapacity: true)
+                for k in sources.indices where scales[k]?[n] != 0 { terms.append((sources[k] + n * per, factor(k, n))) }
+                Vector.combine(terms, into: yb.baseAddress! + n * per, per)
             }
         }
     }
     let ids = inputs.map(\.id), wid = weights.id, wshape = weights.shape
-    let values = weights.needsGradient ? inputs.map(\.value) : []
+    let saved = weights.needsGradient ? values : []
     return weights.tape.record(y, inputs: inputs + [weights]) { dy, grads in
         for k in ids.indices {
             grads.accumulate(ids[k], Tensor(uninitializedShape: shape) { gb in
@@ -168,7 +169,7 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
         grads.accumulate(wid, {
             var dw = Tensor(shape: wshape)
             dy.data.withUnsafeBufferPointer { db in
-                for (k, v) in values.enumerated() {
+                for (k, v) in saved.enumerated() {
                     v.data.withUnsafeBufferPointer { vb in
                         for n in 0..<batch where scales[k]?[n] != 0 {
                             dw.data[indices[k]] += (scales[k]?[n] ?? 1)
@@ -180,6 +181,20 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
             return dw
         }())
     }
+}
+
+/// Calls `body` with the base address of every tensor's storage (kept alive for the call).
+func withBaseAddresses<R>(_ tensors: [Tensor], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+    var pointers: [UnsafePointer<Float>] = []
+    func visit(_ k: Int) -> R {
+        if k == tensors.count { return body(pointers) }
+        return tensors[k].data.withUnsafeBufferPointer { b in
+            // An empty tensor has no storage; its address is never read.
+            pointers.append(b.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Float>.alignment)!)
+            return visit(k + 1)
+        }
+    }
+    return visit(0)
 }
 
 /// The per-sample factors of drop-path: `1 / keep` for a kept sample, 0 for a dropped one,
