@@ -10,15 +10,19 @@ enum NormKernels {
                 variance.withUnsafeMutableBufferPointer { vb in
                     let (mp, vp) = (UncheckedBox(mb.baseAddress!), UncheckedBox(vb.baseAddress!))
                     parallelFor(c, threads: threads) { ch in
-                        var s: Double = 0
-                        for i in 0..<n { s += Double(Vector.sum(xb.baseAddress! + (i * c + ch) * plane, plane)) }
-                        let m = s / Double(n * plane)
-                        var v: Double = 0
+                        // One pass: moments about the channel's first element (close to the data,
+                        // so the variance does not cancel), summed over planes in double.
+                        let shift = xb[ch * plane]
+                        var s: Double = 0, q: Double = 0
                         for i in 0..<n {
-                            v += Double(Vector.centeredSquares(xb.baseAddress! + (i * c + ch) * plane, Float(m), plane))
+                            let (a, b) = Vector.shiftedMoments(xb.baseAddress! + (i * c + ch) * plane, shift, plane)
+                            s += Double(a)
+                            q += Double(b)
                         }
-                        mp.value[ch] = Float(m)
-                        vp.value[ch] = Float(v / Double(n * plane))
+                        let count = Double(n * plane)
+                        let d = s / count
+                        mp.value[ch] = Float(Double(shift) + d)
+                        vp.value[ch] = Float(max(q / count - d * d, 0))
                     }
                 }
             }

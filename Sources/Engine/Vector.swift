@@ -83,15 +83,21 @@ enum Vector {
         }
     }
 
-    /// `sum((x[i] - c)^2)`.
-    @inline(__always) static func centeredSquares(_ x: UnsafePointer<Float>, _ c: Float, _ n: Int) -> Float {
-        var acc = V()
+    /// `(sum(x[i] - c), sum((x[i] - c)^2))` in one pass.
+    @inline(__always) static func shiftedMoments(_ x: UnsafePointer<Float>, _ c: Float, _ n: Int) -> (Float, Float) {
         let cv = V(repeating: c)
+        var s0 = V(), s1 = V(), q0 = V(), q1 = V()
         var i = 0
-        while i + 8 <= n { let d = load(x + i) - cv; acc.addProduct(d, d); i += 8 }
-        var s = acc.sum()
-        while i < n { let d = x[i] - c; s += d * d; i += 1 }
-        return s
+        while i + 16 <= n {
+            let (a, b) = (load(x + i) - cv, load(x + i + 8) - cv)
+            s0 += a; s1 += b
+            q0.addProduct(a, a); q1.addProduct(b, b)
+            i += 16
+        }
+        if i + 8 <= n { let a = load(x + i) - cv; s0 += a; q0.addProduct(a, a); i += 8 }
+        var (s, q) = ((s0 + s1).sum(), (q0 + q1).sum())
+        while i < n { let d = x[i] - c; s += d; q = q.addingProduct(d, d); i += 1 }
+        return (s, q)
     }
 
     /// `y[i] += a * x[i]`.
