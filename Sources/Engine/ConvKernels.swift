@@ -64,9 +64,9 @@ enum ConvKernels {
                 let src = x + (c0 + row / taps) * H * W, dst = col + row * pitch
                 // Copy the flat run whose source lies in the plane, zero the rest.
                 let lo = max(hr.lowerBound * W, -off), hi = max(lo, min(hr.upperBound * W, H * W - off))
-                dst.update(repeating: 0, count: lo)
+                Vector.fill(dst, 0, lo)
                 (dst + lo).update(from: src + lo + off, count: hi - lo)
-                (dst + hi).update(repeating: 0, count: planeOut - hi)
+                Vector.fill(dst + hi, 0, planeOut - hi)
                 clearColumns(dst, width: W, rows: hr, cols: wr)
             }
             return
@@ -408,22 +408,16 @@ enum ConvKernels {
 
         /// Copies an `H x W` plane into the interior of a padded plane whose border is `fill`.
         func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, fill: Float = 0) {
-            let (H, W) = (g.height, g.width)
-            Vector.fill(dst, fill, g.padH * wp + g.padW)
-            for h in 0..<H {
-                let row = dst + (h + g.padH) * wp + g.padW
-                Vector.copy(src + h * W, row, W)
-                // The right border of this row and the left border of the next are adjacent.
-                Vector.fill(row + W, fill, h + 1 < H ? 2 * g.padW : wp - W - g.padW)
+            Vector.fill(dst, fill, paddedCount)
+            for h in 0..<g.height {
+                Vector.copyRow(src + h * g.width, dst + (h + g.padH) * wp + g.padW, g.width)
             }
-            let tail = (H + g.padH) * wp
-            Vector.fill(dst + tail, fill, paddedCount - tail)
         }
 
         /// Copies the interior `H x W` of a padded plane out (the inverse of ``pad(_:into:fill:)``).
         func unpad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
             for h in 0..<g.height {
-                Vector.copy(src + (h + g.padH) * wp + g.padW, dst + h * g.width, g.width)
+                Vector.copyRow(src + (h + g.padH) * wp + g.padW, dst + h * g.width, g.width)
             }
         }
 
@@ -433,7 +427,7 @@ enum ConvKernels {
             for ho in 0..<Ho {
                 let row = wide + ho * g.strideH * wp
                 if g.strideW == 1 {
-                    Vector.copy(row, dst + ho * Wo, Wo)
+                    Vector.copyRow(row, dst + ho * Wo, Wo)
                 } else {
                     for wo in 0..<Wo { dst[ho * Wo + wo] = row[wo * g.strideW] }
                 }
@@ -443,15 +437,10 @@ enum ConvKernels {
         /// Scatters an output-gradient plane into a zeroed wide grid at the strided positions.
         func widen(_ dy: UnsafePointer<Float>, into wide: UnsafeMutablePointer<Float>) {
             let (Ho, Wo) = (g.outHeight, g.outWidth)
+            Vector.fill(wide, 0, wideCount)
             if g.strideH == 1 && g.strideW == 1 {
-                for ho in 0..<Ho {
-                    let row = wide + ho * wp
-                    Vector.copy(dy + ho * Wo, row, Wo)
-                    Vector.fill(row + Wo, 0, wp - Wo)
-                }
-                Vector.fill(wide + Ho * wp, 0, wideCount - Ho * wp)
+                for ho in 0..<Ho { Vector.copyRow(dy + ho * Wo, wide + ho * wp, Wo) }
             } else {
-                Vector.fill(wide, 0, wideCount)
                 for ho in 0..<Ho { for wo in 0..<Wo { wide[ho * g.strideH * wp + wo * g.strideW] = dy[ho * Wo + wo] } }
             }
         }

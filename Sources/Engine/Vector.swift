@@ -128,6 +128,23 @@ enum Vector {
         while i < n { y[i] = x[i]; i += 1 }
     }
 
+    /// `y[i] = x[i]` for one image row: whole vectors only, the last one overlapping the one
+    /// before (no scalar tail) when the row is at least a vector wide.
+    @inline(__always) static func copyRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        if n >= 8 {
+            var i = 0
+            while i + 8 <= n { store(load(x + i), y + i); i += 8 }
+            if i < n { store(load(x + n - 8), y + n - 8) }
+        } else if n >= 4 {
+            let raw = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
+            raw.1.storeBytes(of: raw.0.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            raw.1.storeBytes(of: raw.0.loadUnaligned(fromByteOffset: 4 * (n - 4), as: SIMD4<Float>.self),
+                             toByteOffset: 4 * (n - 4), as: SIMD4<Float>.self)
+        } else {
+            for i in 0..<n { y[i] = x[i] }
+        }
+    }
+
     /// `y[i] = value` for short runs (borders), inline instead of a library call.
     @inline(__always) static func fill(_ y: UnsafeMutablePointer<Float>, _ value: Float, _ n: Int) {
         let v = V(repeating: value)
