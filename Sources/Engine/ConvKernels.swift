@@ -53,11 +53,10 @@ enum ConvKernels {
     }
 
     /// Writes the unfolded patches of channels `[c0, c0 + g.groupInChannels)` of one image into
-    /// `col` (`patchSize x outH*outW`, rows `rowStride` apart: `outH*outW` unless the matrix
-    /// holds several images side by side).
-    static func im2col(_ x: CPtr, _ g: ConvGeometry, channelOffset c0: Int, _ col: Ptr, rowStride: Int? = nil) {
+    /// `col` (`patchSize x outH*outW`).
+    static func im2col(_ x: CPtr, _ g: ConvGeometry, channelOffset c0: Int, _ col: Ptr) {
         let (H, W, Ho, Wo) = (g.height, g.width, g.outHeight, g.outWidth)
-        let pitch = rowStride ?? Ho * Wo
+        let pitch = Ho * Wo
         if isShiftable(g) {
             let (planeOut, taps) = (Ho * W, g.kernelH * g.kernelW)
             forEachShift(g) { row, off, hr, wr in
@@ -245,13 +244,8 @@ enum ConvKernels {
     }
 
     /// Gradient with respect to the weights, summed over the batch in a fixed chunk order.
-    ///
-    /// Ungrouped convolutions lay the images of a chunk side by side (output gradients as
-    /// `outChannels x images*outH*outW`, unfolded inputs as `patchSize x images*outH*outW`), so
-    /// that each chunk is one long matrix product instead of one short product per image.
     static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
         if g.isDepthwise { return depthwiseBackwardWeight(dy: dy, x: x, g, threads: threads) }
-        if g.groups == 1 { return backwardWeightBatched(dy: dy, x: x, g, threads: threads) }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
         let chunks = reductionChunks(g.batch)
@@ -281,47 +275,6 @@ enum ConvKernels {
                                           c: acc + grp * Mg * K, ldc: K)
                                 }
                             }
-                        }
-                    }
-                }
-            }
-        }
-        return Tensor(shape: [g.outChannels, g.groupInChannels, g.kernelH, g.kernelW],
-                      data: sumChunks(partials, chunkCount: chunks.count, length: wCount))
-    }
-
-    static func backwardWeightBatched(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
-        let K = g.patchSize, M = g.outChannels
-        let chunks = reductionChunks(g.batch)
-        let wCount = M * K
-        var partials = [Float](repeating: 0, count: chunks.count * wCount)
-        dy.data.withUnsafeBufferPointer { db in
-            x.data.withUnsafeBufferPointer { xb in
-                partials.withUnsafeMutableBufferPointer { pb in
-                    let pp = UncheckedBox(pb.baseAddress!)
-                    parallelFor(chunks.count, threads: threads) { ci in
-                        // Blocks of a few images keep the unfolded block in cache; their order is fixed.
-                        let block = max(1, min(chunks[ci].count, (1 << 19) / max(K * planeOut, 1)))
-                        let span = block * planeOut
-                        let a = UnsafeMutablePointer<Float>.allocate(capacity: M * span + K * span)
-                        defer { a.deallocate() }
-                        let b = a + M * span
-                        for first in stride(from: chunks[ci].lowerBound, to: chunks[ci].upperBound, by: block) {
-                            let images = first..<min(first + block, chunks[ci].upperBound)
-                            let width = images.count * planeOut
-                            for (j, n) in images.enumerated() {
-                                let dyn = db.baseAddress! + n * M * planeOut
-                                for c in 0..<M { (a + c * width + j * planeOut).update(from: dyn + c * planeOut, count: planeOut) }
-                                let xn = xb.baseAddress! + n * g.inChannels * planeIn
-                                if g.isPointwise {
-                                    for c in 0..<K { (b + c * width + j * planeOut).update(from: xn + c * planeIn, count: planeIn) }
-                                } else {
-                                    im2col(xn, g, channelOffset: 0, b + j * planeOut, rowStride: width)
-                                }
-                            }
-                            sgemm(transB: true, m: M, n: K, k: width, a: a, lda: width, b: b, ldb: width,
-                                  beta: first == chunks[ci].lowerBound ? 0 : 1, c: pp.value + ci * wCount, ldc: K)
                         }
                     }
                 }
