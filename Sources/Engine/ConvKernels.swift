@@ -398,6 +398,17 @@ enum ConvKernels {
             }
         }
 
+        /// Calls `body(start, count)` for the runs of the wide grid that outputs are sampled
+        /// from: the whole grid at stride 1, only every `strideH`-th row otherwise.
+        @inline(__always)
+        func forEachSampledRun(_ body: (_ start: Int, _ count: Int) -> Void) {
+            if g.strideH == 1 {
+                body(0, wideCount)
+            } else {
+                for ho in 0..<g.outHeight { body(ho * g.strideH * wp, wp) }
+            }
+        }
+
         /// Scratch for one plane: a padded plane, then a wide grid with `margin` zeros on both
         /// sides. Returns pointers to the padded plane and to the wide grid's first element.
         func withScratch<R>(_ body: (_ padded: UnsafeMutablePointer<Float>, _ wide: UnsafeMutablePointer<Float>) -> R) -> R {
@@ -434,8 +445,11 @@ enum ConvKernels {
                                 for c in 0..<g.inChannels {
                                     let p = n * g.inChannels + c
                                     plan.pad(xb.baseAddress! + p * planeIn, into: padded)
-                                    Stencil.correlate(padded, offsets: offs.baseAddress!, weights: wb.baseAddress! + c * taps,
-                                                      taps: taps, bias: bias?.data[c] ?? 0, wide, plan.wideCount)
+                                    let b = bias?.data[c] ?? 0
+                                    plan.forEachSampledRun { start, count in
+                                        Stencil.correlate(padded + start, offsets: offs.baseAddress!, weights: wb.baseAddress! + c * taps,
+                                                          taps: taps, bias: b, wide + start, count)
+                                    }
                                     plan.sample(wide, into: op.value + p * planeOut)
                                 }
                             }

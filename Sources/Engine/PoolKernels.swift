@@ -23,8 +23,10 @@ enum PoolKernels {
                                 for c in 0..<g.inChannels {
                                     let p = n * g.inChannels + c
                                     plan.pad(xb.baseAddress! + p * planeIn, into: padded, fill: -.infinity)
-                                    Stencil.maxArgument(padded, offsets: offs.baseAddress!, taps: offs.count, best: best,
-                                                        arg: arg, plan.wideCount)
+                                    plan.forEachSampledRun { start, count in
+                                        Stencil.maxArgument(padded + start, offsets: offs.baseAddress!, taps: offs.count,
+                                                            best: best + start, arg: arg + start, count)
+                                    }
                                     let o = op.value + p * Ho * Wo, to = tp.value + p * Ho * Wo
                                     for ho in 0..<Ho {
                                         let row = ho * g.strideH * plan.wp
@@ -101,8 +103,10 @@ enum PoolKernels {
                             for c in 0..<g.inChannels {
                                 let p = n * g.inChannels + c
                                 plan.pad(xb.baseAddress! + p * planeIn, into: padded)
-                                Stencil.correlate(padded, offsets: offs.baseAddress!, weights: ones, taps: offs.count,
-                                                  bias: 0, sum, plan.wideCount)
+                                plan.forEachSampledRun { start, count in
+                                    Stencil.correlate(padded + start, offsets: offs.baseAddress!, weights: ones, taps: offs.count,
+                                                      bias: 0, sum + start, count)
+                                }
                                 let o = op.value + p * Ho * Wo
                                 plan.sample(sum, into: o)
                                 for k in 0..<(Ho * Wo) { o[k] *= inv[k] }
