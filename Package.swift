@@ -1,5 +1,10 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// `METANAS_WITHOUT_MPI=1` builds without Open MPI (for machines that do not have it):
+/// `metanas` then runs in one process only.
+let withMPI = !(ProcessInfo.processInfo.environment["METANAS_WITHOUT_MPI"].map { $0 != "" && $0 != "0" } ?? false)
 
 /// Kernels are only fast when the compiler may emit AVX2/FMA directly; without a target CPU,
 /// `addingProduct` lowers to a libm call. Every machine this project targets has AVX2.
@@ -18,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CJSON", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // Tensor storage, kernels and the reverse-mode tape.
         .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: fastMath,
@@ -41,7 +47,10 @@ let package = Package(
         // Catalog instead of linking their own (see Plugins/README.md).
         .target(name: "Catalog", dependencies: ["MetaLearning", "JSON"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
-        .executableTarget(name: "metanas", dependencies: ["Catalog", "MetaLearning", "Datasets", "Genotype", "JSON", "NN"]),
+        // Meta-training across the processes of an MPI job (Open MPI).
+        .target(name: "MessagePassing", dependencies: ["MetaLearning"] + (withMPI ? ["CMPI"] : [])),
+        .executableTarget(name: "metanas",
+                          dependencies: ["Catalog", "MetaLearning", "MessagePassing", "Datasets", "Genotype", "JSON", "NN"]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
@@ -50,5 +59,7 @@ let package = Package(
         .testTarget(name: "SearchSpaceTests", dependencies: ["SearchSpace"]),
         .testTarget(name: "MetaLearningTests", dependencies: ["MetaLearning"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        // Runs the built `metanas` under `mpirun` and compares with a single process.
+        .testTarget(name: "MessagePassingTests", dependencies: ["NN"]),
     ]
 )
