@@ -49,7 +49,11 @@ public struct CommunicationError: Error, CustomStringConvertible {
         (self.operation, self.rank, self.size, self.reason) = (operation, rank, size, reason)
     }
 
-    public var description: String { "rank \(rank) of \(size): \(operation) failed: \(reason)" }
+    /// `rank 1 of 2: all-gather of task outcomes failed: ...`; without the rank when the
+    /// processes never got as far as knowing theirs (`size` 0).
+    public var description: String {
+        (size > 0 ? "rank \(rank) of \(size): " : "") + "\(operation) failed: \(reason)"
+    }
 }
 
 extension Communicator {
