@@ -17,6 +17,9 @@ import Synchronization
 enum StopNotice {
     /// Installs the handlers for SIGTERM and SIGINT (once per process).
     static func install() {
+        // Initialise the globals here: the handler must not be the first to touch them.
+        _ = published.load(ordering: .relaxed)
+        _ = buffers
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signal in
             let published = StopNotice.published.load(ordering: .acquiring)
