@@ -1,5 +1,30 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// Build switches read from the environment (README, "Static binary"), each on when set to
+/// anything but "" or "0":
+/// - `METANAS_STATIC_C_LIBRARIES`: link the C libraries that Debian ships as static archives
+///   (libarchive, json-c, OpenBLAS and their dependencies) into the binary; with
+///   `--static-swift-stdlib` the binary then runs on machines without the toolchain.
+/// - `METANAS_WITHOUT_MPI`: leave Open MPI out (for machines that do not have it); `metanas`
+///   then runs in one process only.
+func buildSwitch(_ name: String) -> Bool {
+    ProcessInfo.processInfo.environment[name].map { $0 != "" && $0 != "0" } ?? false
+}
+let staticCLibraries = buildSwitch("METANAS_STATIC_C_LIBRARIES")
+let withMPI = !buildSwitch("METANAS_WITHOUT_MPI")
+
+/// A system-library target for a Debian package. With static C libraries, a library that has
+/// a static archive uses its target's `static/module.modulemap` instead, which links the
+/// archive and those of its dependencies by file name (`-l:libNAME.a`) and needs no
+/// pkg-config flags (pkg-config's `-lNAME` would pick the shared library).
+func cLibrary(_ name: String, pkgConfig: String, apt: String, hasStaticArchive: Bool = false) -> Target {
+    if staticCLibraries && hasStaticArchive {
+        return .systemLibrary(name: name, path: "Sources/\(name)/static", providers: [.apt([apt])])
+    }
+    return .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
 
 /// Kernels are only fast when the compiler may emit AVX2/FMA directly; without a target CPU,
 /// `addingProduct` lowers to a libm call. Every machine this project targets has AVX2.
@@ -14,10 +39,11 @@ let package = Package(
     ],
     targets: [
         // C foundations: one thin system-library target per Debian package.
-        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
-        .systemLibrary(name: "CJSON", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
+        cLibrary("CArchive", pkgConfig: "libarchive", apt: "libarchive-dev", hasStaticArchive: true),
+        cLibrary("CJSON", pkgConfig: "json-c", apt: "libjson-c-dev", hasStaticArchive: true),
+        cLibrary("COpenBLAS", pkgConfig: "openblas", apt: "libopenblas-dev", hasStaticArchive: true),
+        cLibrary("CSPNG", pkgConfig: "spng", apt: "libspng-dev"),
+        cLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
 
         // Tensor storage, kernels and the reverse-mode tape.
         .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: fastMath,
@@ -41,7 +67,13 @@ let package = Package(
         // Catalog instead of linking their own (see Plugins/README.md).
         .target(name: "Catalog", dependencies: ["MetaLearning", "JSON"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
-        .executableTarget(name: "metanas", dependencies: ["Catalog", "MetaLearning", "Datasets", "Genotype", "JSON", "NN"]),
+        // Meta-training across the processes of an MPI job (Open MPI).
+        .target(name: "MessagePassing", dependencies: ["MetaLearning"] + (withMPI ? ["CMPI"] : [])),
+        .executableTarget(name: "metanas",
+                          dependencies: ["Catalog", "MetaLearning", "MessagePassing", "Datasets", "Genotype", "JSON", "NN"],
+                          // OpenBLAS's static archive lies in its pthread build's folder.
+                          linkerSettings: staticCLibraries
+                              ? [.unsafeFlags(["-L/usr/lib/x86_64-linux-gnu/openblas-pthread"])] : []),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
@@ -50,5 +82,7 @@ let package = Package(
         .testTarget(name: "SearchSpaceTests", dependencies: ["SearchSpace"]),
         .testTarget(name: "MetaLearningTests", dependencies: ["MetaLearning"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        // Runs the built `metanas` under `mpirun` and compares with a single process.
+        .testTarget(name: "MessagePassingTests", dependencies: ["NN"]),
     ]
 )

@@ -45,25 +45,66 @@ func percent(_ v: Double) -> String {
 /// Meta-testing: adapt to held-out tasks from the meta-state and score their query sets.
 ///
 /// Every task starts from a copy of the meta-state and of the inner optimizers, so evaluation
-/// never changes what meta-training continues with.
+/// never changes what meta-training continues with. Across several processes each runs its
+/// share of the tasks (drawn identically everywhere) and every process gets all results in
+/// task order.
+///
+/// - Parameter progress: called with (tasks done, tasks) of this process's share.
+/// - Throws: ``CommunicationError`` when the exchange between processes fails.
 public func metaTest(runner: TaskRunner, meta: ModelState, weightOptimizer: Adam, architectureOptimizer: Adam,
                      sampler: TaskSampler, loop: InnerLoop, tasks: Int, seed: UInt64, threads: Int,
-                     progress: ((Int, Int) -> Void)? = nil) -> EvaluationReport {
+                     across communicator: any Communicator = SingleProcess(),
+                     progress: ((Int, Int) -> Void)? = nil) throws(CommunicationError) -> EvaluationReport {
     let t0 = monotonicSeconds()
     var generator = SeededGenerator(seed: seed)
     // Draw every task and its stream up front, in order, so results do not depend on threads.
     let drawn = (0..<tasks).map { _ in (sampler.sample(using: &generator), generator.split()) }
     let start = TaskState(model: meta, weightOptimizer: weightOptimizer, architectureOptimizer: architectureOptimizer)
-    let workers = max(1, min(threads, tasks))
-    let kernelThreads = max(1, threads / workers)
-    let done = AtomicCounter()
-    let outcomes = concurrentMap(tasks, threads: workers) { i -> (Float, Genotype, Int) in
-        var g = drawn[i].1
-        let o = runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTesting, queryGradients: false,
-                           generator: &g, kernelThreads: kernelThreads)
-        progress?(done.increment(), tasks)
-        return (o.queryAccuracy, o.pruned.genotype, o.pruned.activeWeights)
+    let outcomes = try communicator.distributedMap(
+        tasks, what: "meta-test results", encode: TestResult.encode, decode: { bytes, _ in try TestResult(decoding: bytes) }
+    ) { mine -> [TestResult] in
+        let workers = max(1, min(threads, mine.count))
+        let kernelThreads = max(1, threads / workers)
+        let done = AtomicCounter()
+        return concurrentMap(mine.count, threads: workers) { k -> TestResult in
+            let i = mine[k]
+            var g = drawn[i].1
+            let o = runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTesting, queryGradients: false,
+                               generator: &g, kernelThreads: kernelThreads)
+            progress?(done.increment(), mine.count)
+            return TestResult(accuracy: o.queryAccuracy, genotype: o.pruned.genotype, activeWeights: o.pruned.activeWeights)
+        }
     }
-    return EvaluationReport(accuracies: outcomes.map(\.0), genotypes: outcomes.map(\.1), activeWeights: outcomes.map(\.2),
-                            seconds: monotonicSeconds() - t0)
+    return EvaluationReport(accuracies: outcomes.map(\.accuracy), genotypes: outcomes.map(\.genotype),
+                            activeWeights: outcomes.map(\.activeWeights), seconds: monotonicSeconds() - t0)
+}
+
+/// What meta-testing keeps of one task, and its bytes for the exchange between processes (a
+/// ``TensorArchive`` with tensor `accuracy` and texts `genotype`, `activeWeights`).
+struct TestResult {
+    var accuracy: Float
+    var genotype: Genotype
+    var activeWeights: Int
+
+    static func encode(_ r: TestResult) -> [UInt8] {
+        var a = TensorArchive()
+        a.append("accuracy", Tensor(scalar: r.accuracy))
+        a.append("genotype", text: r.genotype.json.serialized(pretty: false))
+        a.append("activeWeights", text: "\(r.activeWeights)")
+        return a.encoded()
+    }
+
+    init(accuracy: Float, genotype: Genotype, activeWeights: Int) {
+        (self.accuracy, self.genotype, self.activeWeights) = (accuracy, genotype, activeWeights)
+    }
+
+    init(decoding bytes: [UInt8]) throws {
+        let a = try TensorArchive(decoding: bytes, source: "meta-test result")
+        guard let accuracy = a.tensor("accuracy"), accuracy.count == 1, let text = a.text("genotype"),
+              let active = a.text("activeWeights").flatMap({ Int($0) }) else {
+            throw OutcomeArchiveError(reason: "meta-test result lacks accuracy, genotype or active weights")
+        }
+        self.init(accuracy: accuracy.data[0], genotype: try Genotype(jsonText: text, source: "meta-test result"),
+                  activeWeights: active)
+    }
 }

@@ -33,6 +33,11 @@ public struct IterationMetrics: Sendable {
 /// meta-state and inner-optimizer state; the meta-learner reduces their outcomes in task
 /// order, and the inner optimizers carried forward are the mean of the tasks' states. The
 /// result is therefore bit-identical for any thread count.
+///
+/// Across several processes (``step(_:across:)``) every process draws the same tasks, runs
+/// its share of them, and receives the others' outcomes; each then reduces all outcomes in
+/// task order exactly as one process would, so the result is bit-identical for any number of
+/// processes too.
 public struct MetaTrainer: Sendable {
     public let config: RunConfig
     public let runner: TaskRunner
@@ -55,8 +60,22 @@ public struct MetaTrainer: Sendable {
                       iteration: 0)
     }
 
-    /// Runs one meta-iteration and returns its metrics.
+    /// Runs one meta-iteration in this process alone and returns its metrics.
     public func step(_ state: inout TrainingState) -> IterationMetrics {
+        // A single process has nothing to exchange, so it cannot fail to communicate.
+        try! step(&state, across: SingleProcess())
+    }
+
+    /// Runs one meta-iteration with the tasks split across `communicator`'s processes and
+    /// returns its metrics (the same on every process).
+    ///
+    /// Process `r` of `n` runs tasks `r`, `r + n`, ...; every process then holds every
+    /// outcome and reduces them in task order. Afterwards the processes compare a checksum of
+    /// their training state, so a divergence stops the run instead of going unnoticed.
+    ///
+    /// - Throws: ``CommunicationError`` when the exchange fails or the processes disagree.
+    public func step(_ state: inout TrainingState, across communicator: any Communicator) throws(CommunicationError)
+        -> IterationMetrics {
         let t0 = monotonicSeconds()
         let warmup = state.iteration < config.warmupIterations
         let loop = config.trainingLoop(warmup: warmup)
@@ -65,18 +84,30 @@ public struct MetaTrainer: Sendable {
         }
         let start = TaskState(model: state.meta, weightOptimizer: state.weightOptimizer,
                               architectureOptimizer: state.architectureOptimizer)
-        let workers = max(1, min(threads, config.metaBatch))
-        let kernelThreads = max(1, threads / workers)
         let needsGradients = metaLearner.needsQueryGradients
-        let outcomes = concurrentMap(config.metaBatch, threads: workers) { i -> TaskOutcome in
-            var g = drawn[i].1
-            return runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTraining, queryGradients: needsGradients,
-                              generator: &g, kernelThreads: kernelThreads)
+        let outcomes = try communicator.distributedMap(
+            config.metaBatch, what: "task outcomes at meta-iteration \(state.iteration + 1)",
+            encode: { $0.archive().encoded() },
+            decode: { bytes, i in
+                try TaskOutcome(restoring: try TensorArchive(decoding: bytes, source: "task \(i)"), start: start)
+            }
+        ) { mine -> [TaskOutcome] in
+            let workers = max(1, min(threads, mine.count))
+            let kernelThreads = max(1, threads / workers)
+            return concurrentMap(mine.count, threads: workers) { k -> TaskOutcome in
+                let i = mine[k]
+                var g = drawn[i].1
+                return runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTraining,
+                                  queryGradients: needsGradients, generator: &g, kernelThreads: kernelThreads)
+            }
         }
         metaLearner.update(&state.meta, outcomes: outcomes, updateArchitecture: !warmup)
         state.weightOptimizer = Adam.mean(outcomes.map(\.state.weightOptimizer))
         state.architectureOptimizer = Adam.mean(outcomes.map(\.state.architectureOptimizer))
         state.iteration += 1
+        if communicator.size > 1 {
+            try communicator.expectAgreement(on: state.checksum, about: "the training state after meta-iteration \(state.iteration)")
+        }
         let n = Float(outcomes.count)
         return IterationMetrics(
             iteration: state.iteration, phase: warmup ? "warmup" : "search",
@@ -92,9 +123,20 @@ public struct MetaTrainer: Sendable {
     /// Meta-tests the current state on `tasks` tasks of the test split (seeded separately from
     /// training, so it never changes the training stream).
     public func evaluate(_ state: TrainingState, tasks: Int, seed: UInt64, progress: ((Int, Int) -> Void)? = nil) -> EvaluationReport {
-        metaTest(runner: runner, meta: state.meta, weightOptimizer: state.weightOptimizer,
-                 architectureOptimizer: state.architectureOptimizer, sampler: sources.test, loop: config.testLoop,
-                 tasks: tasks, seed: seed, threads: threads, progress: progress)
+        // A single process has nothing to exchange, so it cannot fail to communicate.
+        try! evaluate(state, tasks: tasks, seed: seed, across: SingleProcess(), progress: progress)
+    }
+
+    /// Meta-tests with the tasks split across `communicator`'s processes; every process gets
+    /// the whole report, equal to a single process's.
+    ///
+    /// - Parameter progress: called with (tasks done, tasks) of this process's share.
+    /// - Throws: ``CommunicationError`` when the exchange fails.
+    public func evaluate(_ state: TrainingState, tasks: Int, seed: UInt64, across communicator: any Communicator,
+                         progress: ((Int, Int) -> Void)? = nil) throws(CommunicationError) -> EvaluationReport {
+        try metaTest(runner: runner, meta: state.meta, weightOptimizer: state.weightOptimizer,
+                     architectureOptimizer: state.architectureOptimizer, sampler: sources.test, loop: config.testLoop,
+                     tasks: tasks, seed: seed, threads: threads, across: communicator, progress: progress)
     }
 
     /// The meta-architecture's genotype.

@@ -27,6 +27,10 @@ public struct RunFolder: Sendable {
         }
     }
 
+    /// The folder at `path` without touching the file system: for its file paths only (the
+    /// MPI ranks that do not write the run folder).
+    public init(naming path: String) { self.path = path }
+
     public var configPath: String { path + "/config.json" }
     public var metricsPath: String { path + "/metrics.jsonl" }
     public var checkpointPath: String { path + "/checkpoint.mnas" }

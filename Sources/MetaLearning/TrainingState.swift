@@ -70,6 +70,32 @@ public struct TrainingState: Sendable {
     }
 }
 
+extension TrainingState {
+    /// A 64-bit hash of every bit of the state: meta weights, statistics, architecture, both
+    /// inner optimizers, the generator and the iteration.
+    ///
+    /// Processes that train together compare it after every meta-iteration; it is not a
+    /// cryptographic digest, only a cheap way to notice that two copies differ.
+    public var checksum: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ word: UInt64) { h = (h ^ word) &* 0x100_0000_01b3 }
+        func mix(_ tensors: [Tensor]) {
+            for t in tensors {
+                mix(UInt64(t.count))
+                t.data.withUnsafeBufferPointer { for v in $0 { mix(UInt64(v.bitPattern)) } }
+            }
+        }
+        mix(meta.weights.tensors)
+        mix(meta.buffers.tensors)
+        mix(meta.architecture.tensors)
+        mix(weightOptimizer.stateTensors().map(\.1))
+        mix(architectureOptimizer.stateTensors().map(\.1))
+        let g = generator.state
+        for w in [g.0, g.1, g.2, g.3, UInt64(iteration)] { mix(w) }
+        return h
+    }
+}
+
 /// A checkpoint that cannot be used.
 public struct CheckpointError: Error, CustomStringConvertible {
     public let path: String, message: String

@@ -7,7 +7,7 @@ import NN
 import SearchSpace
 
 /// `metanas evaluate`: meta-test the checkpoint of a run.
-struct EvaluateCommand: Command {
+struct EvaluateCommand: DistributedCommand {
     static let name = "evaluate"
     static let summary = "meta-test a run's checkpoint: accuracy +- 95% CI, cells, active weights"
     static let usage = """
@@ -43,10 +43,19 @@ struct EvaluateCommand: Command {
         try catalog.requireValid(Self.name)
     }
 
-    func run() throws {
-        let folder = try RunFolder(path: runPath)
+    func run(across communicator: any Communicator) throws {
+        let leader = communicator.isLeader
+        let paths = RunFolder(naming: runPath)
+        let folder: RunFolder? = leader ? try RunFolder(path: runPath) : nil
+        /// Rank 0 reads the run folder and passes its files on.
+        func read(_ path: String) throws -> [UInt8] {
+            guard let bytes = try communicator.leaderFile({ try Engine.readFile(path) }) else {
+                throw CLIError("evaluate: cannot read \(path)")
+            }
+            return bytes
+        }
         var config = RunConfig()
-        try config.apply(try JSONDocument.load(contentsOf: folder.configPath).value)
+        try config.apply(try JSONDocument.parse(bytes: try read(paths.configPath), source: paths.configPath).value)
         if let pruner { config.pruner = pruner }
         try config.validate()
         let components = catalog.registry.components
@@ -57,22 +66,30 @@ struct EvaluateCommand: Command {
                                 pruner: try components.pruner(for: config))
         let trainer = MetaTrainer(config: config, runner: runner, metaLearner: try components.metaLearner(for: config),
                                   sources: sources, threads: threads)
-        let state = try TrainingState(restoring: try TensorArchive(contentsOf: folder.checkpointPath),
-                                      into: trainer.initialState(), source: folder.checkpointPath)
-        print("evaluating \(runPath) at iteration \(state.iteration) with \(config.pruner) pruning")
-        if !fileExists(folder.architecturePath) {
+        let state = try TrainingState(restoring: try TensorArchive(decoding: try read(paths.checkpointPath), source: paths.checkpointPath),
+                                      into: trainer.initialState(), source: paths.checkpointPath)
+        try communicator.expectAgreement(on: hash(config.json.serialized(pretty: false) + sources.summary),
+                                         about: "the settings and data (same command line and data folder everywhere?)")
+        if leader { print("evaluating \(runPath) at iteration \(state.iteration) with \(config.pruner) pruning") }
+        if let folder, !fileExists(folder.architecturePath) {
             // Runs from before architecture files: export the checkpoint's meta-architecture.
             let provenance = folder.provenance(config: config, split: sources.training.split.name)
             try Engine.writeFileAtomically(trainer.metaArchitecture(state, provenance: provenance).jsonText(), to: folder.architecturePath)
             print("wrote \(folder.architecturePath)")
         }
-        try Self.evaluate(trainer: trainer, state: state, tasks: tasks ?? config.testTasks, folder: folder)
+        try Self.evaluate(trainer: trainer, state: state, tasks: tasks ?? config.testTasks, folder: folder, across: communicator)
     }
 
-    /// Runs the meta-test, prints the summary and writes `evaluation.json`.
-    static func evaluate(trainer: MetaTrainer, state: TrainingState, tasks: Int, folder: RunFolder) throws {
-        let bar = ProgressBar(total: tasks, label: "meta-test ")
-        let report = trainer.evaluate(state, tasks: tasks, seed: trainer.config.seed &+ 0x7E57) { done, _ in bar.update(done) }
+    /// Runs the meta-test (split across `communicator`'s processes), prints the summary and
+    /// writes `evaluation.json`; only rank 0, which has the `folder`, prints and writes.
+    static func evaluate(trainer: MetaTrainer, state: TrainingState, tasks: Int, folder: RunFolder?,
+                         across communicator: any Communicator) throws {
+        // Rank 0's bar shows its own share of the tasks.
+        let bar = ProgressBar(total: communicator.share(of: tasks).count, label: "meta-test ", enabled: folder != nil)
+        let report = try trainer.evaluate(state, tasks: tasks, seed: trainer.config.seed &+ 0x7E57, across: communicator) {
+            done, _ in bar.update(done)
+        }
+        guard let folder else { return }
         var counts: [String: (Genotype, Int)] = [:]
         for g in report.genotypes { counts[g.canonicalHash, default: (g, 0)].1 += 1 }
         let distinct = counts.values.sorted { $0.1 > $1.1 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Engine
+import MetaLearning
 
 /// One subcommand of `metanas`: parses its own arguments, validates them, then runs.
 protocol Command {
@@ -43,7 +44,26 @@ enum MetaNAS {
   static func main() {
     selectBLASKernels()
     configureAllocatorForTensors()
-    exit(run())
+    let launch: Launch
+    do {
+        launch = try Launch.start(environment: environment())
+    } catch {
+        printError("metanas: \(error)")
+        exit(1)
+    }
+    launch.finish(status: run(launch.communicator))
+  }
+
+  /// The process environment as a dictionary.
+  static func environment() -> [String: String] {
+    var out: [String: String] = [:]
+    var p = environ
+    while let entry = p.pointee {
+        let text = String(cString: entry)
+        if let eq = text.firstIndex(of: "=") { out[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+        p += 1
+    }
+    return out
   }
 
   /// Re-executes the program once with `OPENBLAS_CORETYPE` set when the BLAS library would not
@@ -60,11 +80,16 @@ enum MetaNAS {
     // If exec fails the program simply continues with the library's own choice.
   }
 
-  static func run() -> Int32 {
+  /// Runs the command named on the command line in `communicator`'s processes and returns the
+  /// exit status. Rank 0 prints help and results; every rank prints its own errors (ranks
+  /// other than 0 name themselves).
+  static func run(_ communicator: any Communicator) -> Int32 {
     let commands = allCommands
     var raw = Array(CommandLine.arguments.dropFirst())
+    let leader = communicator.isLeader
+    let prefix = leader ? "metanas" : "metanas (rank \(communicator.rank) of \(communicator.size))"
     guard let word = raw.first, word != "--help", word != "-h", word != "help" else {
-        print(topLevelHelp(), terminator: "")
+        if leader { print(topLevelHelp(), terminator: "") }
         return raw.isEmpty ? 2 : 0
     }
     raw.removeFirst()
@@ -78,30 +103,35 @@ enum MetaNAS {
     }
     guard let type else {
         let known = commands.map { $0.name }.joined(separator: ", ")
-        printError("metanas: unknown command '\(word)'. Commands: \(known)")
+        printError("\(prefix): unknown command '\(word)'. Commands: \(known)")
         return 2
     }
     if raw.contains("--help") || raw.contains("-h") {
-        print(type.usage)
+        if leader { print(type.usage) }
         return 0
     }
     do {
-        try execute(type, raw)
+        try execute(type, raw, across: communicator)
         return 0
     } catch let error as CLIError {
-        printError("metanas: \(error)")
+        printError("\(prefix): \(error)")
         return 2
     } catch {
-        printError("metanas \(type.name): error: \(error)")
+        printError("\(prefix) \(type.name): error: \(error)")
         return 1
     }
 }
 }
 
-/// Parses, validates and runs one command (generic, so the existential is opened here).
-func execute<C: Command>(_ type: C.Type, _ raw: [String]) throws {
+/// Parses, validates and runs one command (generic, so the existential is opened here): a
+/// ``DistributedCommand`` in every process, any other on rank 0 only.
+func execute<C: Command>(_ type: C.Type, _ raw: [String], across communicator: any Communicator) throws {
     var args = try Arguments(command: C.name, raw, flagNames: C.flagNames)
     let command = try C(&args)
     try args.checkAllConsumed()
-    try command.run()
+    if let distributed = command as? any DistributedCommand {
+        try distributed.run(across: communicator)
+    } else if communicator.isLeader {
+        try command.run()
+    }
 }

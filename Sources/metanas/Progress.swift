@@ -12,13 +12,17 @@ final class ProgressBar: @unchecked Sendable {
     private let interactive = isatty(2) != 0
     private var lastDecile = -1
     private let lock = NSLockLite()
+    private let enabled: Bool
 
-    init(total: Int, label: String) {
+    /// - Parameter enabled: false draws nothing (MPI ranks other than 0).
+    init(total: Int, label: String, enabled: Bool = true) {
         self.total = max(total, 1)
         self.label = label
+        self.enabled = enabled
     }
 
     func update(_ done: Int, extra: String = "") {
+        guard enabled else { return }
         lock.withLock {
             let elapsed = monotonicSeconds() - start
             let rate = done > 0 ? elapsed / Double(done) : 0

@@ -16,7 +16,7 @@ struct RunOptions {
           --dataset NAME     synthetic (generated, default) or omniglot
           --data DIR         folder with the archives (default datasets/synthetic or datasets/omniglot)
           --seed N           seed of every random stream
-          --threads N        worker threads (default: all cores)
+          --threads N        worker threads (default: all cores, shared among the MPI ranks on one machine)
         """
 
     var config: RunConfig
@@ -49,11 +49,29 @@ struct RunOptions {
     }
 }
 
-/// The number of online processors.
+/// The default number of worker threads: the processors this process may run on, shared among
+/// the processes of an MPI job on this machine.
+///
+/// A process pinned to some processors (`taskset`, `mpirun`'s default binding of one or two
+/// ranks to cores) uses those; an unpinned one gets an equal part of all online processors when
+/// `mpirun` started several ranks here.
 func availableCores() -> Int {
     #if canImport(Glibc)
-    return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    if let allowed = allowedProcessors(), allowed > 0 && allowed < online { return allowed }
+    let localRanks = getenv("OMPI_COMM_WORLD_LOCAL_SIZE").flatMap { Int(String(cString: $0)) } ?? 1
+    return max(1, online / max(1, localRanks))
     #else
     return 1
     #endif
+}
+
+/// The number of processors this process may run on (its affinity mask, from the
+/// `Cpus_allowed` line of `/proc/self/status`), or `nil` when that cannot be read.
+func allowedProcessors() -> Int? {
+    guard let bytes = try? Engine.readFile("/proc/self/status") else { return nil }
+    let text = String(decoding: bytes, as: UTF8.self)
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
+    let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
+    return mask.reduce(0) { $0 + ($1.hexDigitValue ?? 0).nonzeroBitCount }
 }
