@@ -17,7 +17,7 @@ enum PoolKernels {
                     plan.offsets.withUnsafeBufferPointer { offs in
                         let (op, tp) = (UncheckedBox(ob.baseAddress!), UncheckedBox(tb.baseAddress!))
                         parallelFor(g.batch, threads: threads) { n in
-                            let arg = UnsafeMutablePointer<Int32>.allocate(capacity: plan.wideCount)
+                            let arg = UnsafeMutablePointer<UInt8>.allocate(capacity: plan.wideCount)
                             defer { arg.deallocate() }
                             plan.withScratch { padded, best in
                                 for c in 0..<g.inChannels {
@@ -28,13 +28,10 @@ enum PoolKernels {
                                                             best: best + start, arg: arg + start, count)
                                     }
                                     let o = op.value + p * Ho * Wo, to = tp.value + p * Ho * Wo
+                                    plan.sample(best, into: o)
                                     for ho in 0..<Ho {
-                                        let row = ho * g.strideH * plan.wp
-                                        for wo in 0..<Wo {
-                                            let k = row + wo * g.strideW
-                                            o[ho * Wo + wo] = best[k]
-                                            to[ho * Wo + wo] = UInt8(truncatingIfNeeded: arg[k])
-                                        }
+                                        let row = arg + ho * g.strideH * plan.wp, dst = to + ho * Wo
+                                        for wo in 0..<Wo { dst[wo] = row[wo * g.strideW] }
                                     }
                                 }
                             }

@@ -102,10 +102,10 @@ enum Stencil {
         }
     }
 
-    /// `best[i] = max_t src[i + offsets[t]]` and `arg[i]` the first tap attaining it.
+    /// `best[i] = max_t src[i + offsets[t]]` and `arg[i]` the first tap attaining it (at most 256 taps).
     @inline(__always)
     static func maxArgument(_ src: CPtr, offsets: UnsafePointer<Int>, taps: Int, best: Ptr,
-                            arg: UnsafeMutablePointer<Int32>, _ count: Int) {
+                            arg: UnsafeMutablePointer<UInt8>, _ count: Int) {
         typealias I = SIMD8<Int32>
         var i = 0
         while i + 8 <= count {
@@ -118,7 +118,7 @@ enum Stencil {
                 a.replace(with: I(repeating: Int32(t)), where: better)
             }
             Vector.store(m, best + i)
-            UnsafeMutableRawPointer(arg + i).storeBytes(of: a, as: I.self)
+            UnsafeMutableRawPointer(arg + i).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: a), as: SIMD8<UInt8>.self)
             i += 8
         }
         while i < count {
@@ -131,7 +131,7 @@ enum Stencil {
                 a = better ? Int32(t) : a
             }
             best[i] = m
-            arg[i] = a
+            arg[i] = UInt8(truncatingIfNeeded: a)
             i += 1
         }
     }

@@ -79,13 +79,19 @@ extension Variable {
         let (H, W) = (shape[2], shape[3]), planes = shape[0] * shape[1]
         func shift(_ x: Tensor, forward: Bool) -> Tensor {
             var y = Tensor(shape: x.shape)
-            for p in 0..<planes {
-                for h in 0..<(H - 1) {
-                    for w in 0..<(W - 1) {
-                        if forward {
-                            y.data[(p * H + h) * W + w] = x.data[(p * H + h + 1) * W + w + 1]
-                        } else {
-                            y.data[(p * H + h + 1) * W + w + 1] = x.data[(p * H + h) * W + w]
+            guard H > 1, W > 1 else { return y }
+            x.data.withUnsafeBufferPointer { xb in
+                y.data.withUnsafeMutableBufferPointer { yb in
+                    let (src, dst) = (xb.baseAddress!, yb.baseAddress!)
+                    for p in 0..<planes {
+                        for h in 0..<(H - 1) {
+                            // Forward: row h + 1 from column 1 -> row h from column 0; backward: the reverse.
+                            let (from, to) = ((p * H + h + 1) * W + 1, (p * H + h) * W)
+                            if forward {
+                                Vector.copy(src + from, dst + to, W - 1)
+                            } else {
+                                Vector.copy(src + to, dst + from, W - 1)
+                            }
                         }
                     }
                 }
