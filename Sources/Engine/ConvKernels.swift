@@ -207,7 +207,7 @@ enum ConvKernels {
 
     /// Gradient with respect to the input.
     static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        if g.isDepthwise { return depthwiseBackwardData(dy: dy, weight: weight, g, threads: threads) }
+        if g.isDepthwise { return depthwiseBackward(dy: dy, x: nil, weight: weight, g, threads: threads).dx! }
         if let (t, flipped) = transposedForward(g, weight: weight) {
             return forward(x: dy, weight: flipped, bias: nil, t, threads: threads)
         }
@@ -245,7 +245,7 @@ enum ConvKernels {
 
     /// Gradient with respect to the weights, summed over the batch in a fixed chunk order.
     static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        if g.isDepthwise { return depthwiseBackwardWeight(dy: dy, x: x, g, threads: threads) }
+        if g.isDepthwise { return depthwiseBackward(dy: dy, x: x, weight: nil, g, threads: threads).dw! }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
         let chunks = reductionChunks(g.batch)
@@ -460,25 +460,28 @@ enum ConvKernels {
         }
     }
 
-    /// Both gradients of a depthwise convolution in one sweep: each plane's output gradient is
+    /// The gradients of a depthwise convolution in one sweep: each plane's output gradient is
     /// spread into the wide grid once and serves the input gradient (gathered back through the
-    /// flipped taps) and the filter gradient (correlated with the padded input). Filter sums
-    /// run over fixed chunks of images, combined in order, so the result is independent of threads.
-    static func depthwiseBackward(dy: Tensor, x: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> (dx: Tensor, dw: Tensor) {
+    /// flipped taps; computed when `weight` is given) and the filter gradient (correlated with
+    /// the padded input; computed when `x` is given). Filter sums run over fixed chunks of
+    /// images, combined in order, so the result is independent of threads.
+    static func depthwiseBackward(dy: Tensor, x: Tensor?, weight: Tensor?, _ g: ConvGeometry,
+                                  threads: Int) -> (dx: Tensor?, dw: Tensor?) {
         let plan = DepthwisePlan(g)
         let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
         let taps = plan.offsets.count, C = g.inChannels
         let chunks = reductionChunks(g.batch)
-        var partials = [Float](repeating: 0, count: chunks.count * C * taps)
-        let dx = Tensor(uninitializedShape: [g.batch, C, g.height, g.width]) { xb in
+        var partials = [Float](repeating: 0, count: x == nil ? 0 : chunks.count * C * taps)
+        let noData = [Float]()
+        /// Runs the sweep, writing the input gradient to `dx` when it is not nil.
+        func sweep(_ dx: UnsafeMutablePointer<Float>?) {
             dy.data.withUnsafeBufferPointer { db in
-                x.data.withUnsafeBufferPointer { inb in
-                    weight.data.withUnsafeBufferPointer { wb in
+                (x?.data ?? noData).withUnsafeBufferPointer { inb in
+                    (weight?.data ?? noData).withUnsafeBufferPointer { wb in
                         plan.offsets.withUnsafeBufferPointer { offs in
                             partials.withUnsafeMutableBufferPointer { pb in
-                                let (xq, pq) = (UncheckedBox(xb.baseAddress!), UncheckedBox(pb.baseAddress!))
+                                let (xq, pq) = (UncheckedBox(dx), UncheckedBox(x == nil ? nil : pb.baseAddress))
                                 parallelFor(chunks.count, threads: threads) { ci in
-                                    let acc = pq.value + ci * C * taps
                                     let input = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
                                     defer { input.deallocate() }
                                     plan.withScratch { padded, wide in
@@ -486,11 +489,15 @@ enum ConvKernels {
                                             for c in 0..<C {
                                                 let p = n * C + c
                                                 plan.widen(db.baseAddress! + p * planeOut, into: wide)
-                                                plan.gather(wide, weights: wb.baseAddress! + c * taps, into: padded)
-                                                plan.unpad(padded, into: xq.value + p * planeIn)
-                                                plan.pad(inb.baseAddress! + p * planeIn, into: input)
-                                                Stencil.correlateWeights(wide, input, offsets: offs.baseAddress!, taps: taps,
-                                                                         acc + c * taps, plan.wideCount)
+                                                if let dx = xq.value {
+                                                    plan.gather(wide, weights: wb.baseAddress! + c * taps, into: padded)
+                                                    plan.unpad(padded, into: dx + p * planeIn)
+                                                }
+                                                if let acc = pq.value {
+                                                    plan.pad(inb.baseAddress! + p * planeIn, into: input)
+                                                    Stencil.correlateWeights(wide, input, offsets: offs.baseAddress!, taps: taps,
+                                                                             acc + (ci * C + c) * taps, plan.wideCount)
+                                                }
                                             }
                                         }
                                     }
@@ -501,60 +508,15 @@ enum ConvKernels {
                 }
             }
         }
-        let dw = Tensor(shape: [C, 1, g.kernelH, g.kernelW],
-                        data: sumChunks(partials, chunkCount: chunks.count, length: C * taps))
+        var dx: Tensor?
+        if weight != nil {
+            dx = Tensor(uninitializedShape: [g.batch, C, g.height, g.width]) { sweep($0.baseAddress!) }
+        } else {
+            sweep(nil)
+        }
+        let dw = x.map { _ in
+            Tensor(shape: [C, 1, g.kernelH, g.kernelW], data: sumChunks(partials, chunkCount: chunks.count, length: C * taps))
+        }
         return (dx, dw)
-    }
-
-    static func depthwiseBackwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        let plan = DepthwisePlan(g)
-        let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
-        let taps = plan.offsets.count
-        return Tensor(uninitializedShape: [g.batch, g.inChannels, g.height, g.width]) { xb in
-            dy.data.withUnsafeBufferPointer { db in
-                weight.data.withUnsafeBufferPointer { wb in
-                    let xq = UncheckedBox(xb.baseAddress!)
-                    parallelFor(g.batch, threads: threads) { n in
-                        plan.withScratch { padded, wide in
-                            for c in 0..<g.inChannels {
-                                let p = n * g.inChannels + c
-                                plan.widen(db.baseAddress! + p * planeOut, into: wide)
-                                plan.gather(wide, weights: wb.baseAddress! + c * taps, into: padded)
-                                plan.unpad(padded, into: xq.value + p * planeIn)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    static func depthwiseBackwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        let plan = DepthwisePlan(g)
-        let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
-        let taps = plan.offsets.count
-        var dw = Tensor(shape: [g.outChannels, 1, g.kernelH, g.kernelW])
-        dy.data.withUnsafeBufferPointer { db in
-            x.data.withUnsafeBufferPointer { xb in
-                plan.offsets.withUnsafeBufferPointer { offs in
-                    dw.data.withUnsafeMutableBufferPointer { wb in
-                        let wq = UncheckedBox(wb.baseAddress!)
-                        // Parallel over channels; each channel sums its images in order.
-                        parallelFor(g.inChannels, threads: threads) { c in
-                            plan.withScratch { padded, wide in
-                                for n in 0..<g.batch {
-                                    let p = n * g.inChannels + c
-                                    plan.pad(xb.baseAddress! + p * planeIn, into: padded)
-                                    plan.widen(db.baseAddress! + p * planeOut, into: wide)
-                                    Stencil.correlateWeights(wide, padded, offsets: offs.baseAddress!, taps: taps,
-                                                             wq.value + c * taps, plan.wideCount)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return dw
     }
 }

@@ -78,8 +78,8 @@ extension Variable {
         if g.isDepthwise, needsGradient, let saved {
             return tape.record(y, inputs: inputs) { dy, grads in
                 let (dx, dw) = ConvKernels.depthwiseBackward(dy: dy, x: saved, weight: w, g, threads: threads)
-                grads.accumulate(xid, dx)
-                grads.accumulate(wid, dw)
+                grads.accumulate(xid, dx!)
+                grads.accumulate(wid, dw!)
                 if let bid { grads.accumulate(bid, ConvKernels.backwardBias(dy: dy, channels: g.outChannels, threads: threads)) }
             }
         }
@@ -161,9 +161,10 @@ extension Variable {
             guard needsInput || needsDepthwise else { return }
             let du = ConvKernels.backwardData(dy: dy, weight: wp, gp, threads: threads)
             if needsDepthwise, let saved {
-                let (dx, dw) = ConvKernels.depthwiseBackward(dy: du, x: saved, weight: wd, gd, threads: threads)
-                grads.accumulate(xid, dx)
-                grads.accumulate(did, dw)
+                let (dx, dw) = ConvKernels.depthwiseBackward(dy: du, x: saved, weight: needsInput ? wd : nil, gd,
+                                                              threads: threads)
+                if let dx { grads.accumulate(xid, dx) }
+                grads.accumulate(did, dw!)
             } else {
                 grads.accumulate(xid, ConvKernels.backwardData(dy: du, weight: wd, gd, threads: threads))
             }
