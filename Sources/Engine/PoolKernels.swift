@@ -85,34 +85,24 @@ enum PoolKernels {
         return counts.map { 1 / $0 }
     }
 
-    /// Average pooling with padding excluded from the divisor.
+    /// Average pooling with padding excluded from the divisor: a depthwise filter of ones,
+    /// then each output divided by its window's in-bounds count.
     static func avgForward(_ x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        let plan = ConvKernels.DepthwisePlan(g)
-        let (Ho, Wo, planeIn) = (g.outHeight, g.outWidth, g.height * g.width)
-        let inv = inverseWindowCounts(g)
-        let ones = [Float](repeating: 1, count: plan.offsets.count)
-        return Tensor(uninitializedShape: [g.batch, g.inChannels, Ho, Wo]) { ob in
-            x.data.withUnsafeBufferPointer { xb in
-                plan.offsets.withUnsafeBufferPointer { offs in
-                    let op = UncheckedBox(ob.baseAddress!)
-                    parallelFor(g.batch, threads: threads) { n in
-                        plan.withScratch { padded, sum in
-                            for c in 0..<g.inChannels {
-                                let p = n * g.inChannels + c
-                                plan.pad(xb.baseAddress! + p * planeIn, into: padded)
-                                plan.forEachSampledRun { start, count in
-                                    Stencil.correlate(padded + start, offsets: offs.baseAddress!, weights: ones, taps: offs.count,
-                                                      bias: 0, sum + start, count)
-                                }
-                                let o = op.value + p * Ho * Wo
-                                plan.sample(sum, into: o)
-                                for k in 0..<(Ho * Wo) { o[k] *= inv[k] }
-                            }
-                        }
+        let ones = Tensor(shape: [g.inChannels, 1, g.kernelH, g.kernelW], repeating: 1)
+        var y = ConvKernels.depthwiseForward(x: x, weight: ones, bias: nil, g, threads: threads)
+        let inv = inverseWindowCounts(g), plane = inv.count
+        y.data.withUnsafeMutableBufferPointer { yb in
+            inv.withUnsafeBufferPointer { ib in
+                let yp = UncheckedBox(yb.baseAddress!)
+                parallelFor(g.batch, threads: threads) { n in
+                    for c in 0..<g.inChannels {
+                        let o = yp.value + (n * g.inChannels + c) * plane
+                        for k in 0..<plane { o[k] *= ib[k] }
                     }
                 }
             }
         }
+        return y
     }
 
     static func avgBackward(_ dy: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
