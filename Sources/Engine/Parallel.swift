@@ -52,6 +52,12 @@ public func configureAllocatorForTensors() {
     _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
 }
 
+/// Hands freed heap memory back to the system (the allocator otherwise keeps it for reuse,
+/// see ``configureAllocatorForTensors()``), e.g. before measuring a peak.
+public func releaseFreeMemory() {
+    _ = malloc_trim(0)
+}
+
 /// `body(i)` for `i` in `0..<count` on up to `threads` threads, results in index order.
 ///
 /// Each item must be independent (its own tape, its own generator); the output order never

@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import NN
 import SearchSpace
 
@@ -10,7 +11,7 @@ struct BenchCommand: Command {
     static let name = "bench"
     static let summary = "time the engine's kernels and the reference search network"
     static let usage = """
-        Usage: metanas bench [--suite engine|network|metanas|data|all] [--threads N] [--repeat N]
+        Usage: metanas bench [--suite engine|network|metanas|data|all] [--threads N[,N...]] [--repeat N]
 
           --suite    engine: the dominant convolutions of the reference network at batch 20,
                      with the machine's sgemm peak; network: forward and forward+backward of
@@ -19,28 +20,62 @@ struct BenchCommand: Command {
                      meta-test task (100 steps), with peak RSS; data: cold and warm load of the
                      Omniglot archives in --data (default ../shared/datasets/omniglot).
                      Default: engine, network and metanas
-          --threads  threads for kernels (default 2)
+          --threads  threads (default 2); a list such as 1,2 or 1,4,8,16 runs each suite once
+                     per count, and the metanas suite then ends with a scaling table (speed-up
+                     and efficiency relative to the first count, peak RSS per count)
           --repeat   timed repetitions; the best is reported (default 5)
         """
 
     let suite: Suite
     let dataFolder: String
-    let threads: Int
+    let threadCounts: [Int]
+    /// The thread count of the run in progress.
+    var threads: Int
     let repetitions: Int
 
     init(_ a: inout Arguments) throws {
         suite = try a.choice("suite") ?? .all
         dataFolder = a.string("data") ?? "../shared/datasets/omniglot"
-        threads = try a.value("threads") ?? 2
+        let list = a.string("threads") ?? "2"
+        let counts = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw CLIError("bench: --threads takes whole numbers of at least 1, separated by commas (got '\(list)')")
+        }
+        threadCounts = counts.map { $0! }
+        threads = threadCounts[0]
         repetitions = try a.value("repeat") ?? 5
-        guard threads >= 1, repetitions >= 1 else { throw CLIError("bench: --threads and --repeat must be at least 1") }
+        guard repetitions >= 1 else { throw CLIError("bench: --repeat must be at least 1") }
     }
 
     func run() throws {
-        if suite == .engine || suite == .all { engine() }
-        if suite == .network || suite == .all { try network() }
-        if suite == .metanas || suite == .all { try metaNAS() }
-        if suite == .data { try data() }
+        var timings: [MetaNASTiming] = []
+        for count in threadCounts {
+            var run = self
+            run.threads = count
+            if suite == .engine || suite == .all { run.engine() }
+            if suite == .network || suite == .all { try run.network() }
+            if suite == .metanas || suite == .all { timings.append(try run.metaNAS()) }
+            if suite == .data { try run.data() }
+        }
+        if timings.count > 1 { printScaling(timings) }
+    }
+
+    /// Speed-up and efficiency of each thread count relative to the first.
+    func printScaling(_ timings: [MetaNASTiming]) {
+        let base = timings[0]
+        print("scaling relative to \(base.threads) thread(s): speed-up = time(\(base.threads)) / time(N), "
+              + "efficiency = speed-up / (N / \(base.threads))")
+        let header = ["threads", "warm-up s", "search s", "test s/task", "peak MiB", "search x", "search eff", "warm-up eff"]
+        print(header.enumerated().map { i, h in i == 0 ? h.padding(toLength: 8, withPad: " ", startingAt: 0)
+            : String(repeating: " ", count: max(0, 12 - h.count)) + h }.joined())
+        for t in timings {
+            let scale = Double(t.threads) / Double(base.threads)
+            let (search, warmup) = (base.search / t.search, base.warmup / t.warmup)
+            let cells = [fmt(t.warmup, 2), fmt(t.search, 2), fmt(t.testPerTask, 2), "\(t.peakMiB)",
+                         fmt(search, 2), "\(fmt(100 * search / scale, 0))%", "\(fmt(100 * warmup / scale, 0))%"]
+            print("\(t.threads)".padding(toLength: 8, withPad: " ", startingAt: 0)
+                  + cells.map { String(repeating: " ", count: max(0, 12 - $0.count)) + $0 }.joined())
+        }
     }
 
     /// Best wall time of `body` over the repetitions, after one warm-up run.

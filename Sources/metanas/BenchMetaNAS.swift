@@ -7,11 +7,20 @@ import Foundation
 import MetaLearning
 import SearchSpace
 
+/// Timings of one run of the reference MetaNAS workload.
+struct MetaNASTiming {
+    var threads: Int
+    var warmup: Double, search: Double, testPerTask: Double
+    /// The largest peak RSS of the three parts, in MiB.
+    var peakMiB: Int
+}
+
 extension BenchCommand {
     /// The reference workload of the method (SPEC section 4): 20-way tasks with 15 support
     /// images per class, meta-batch 10, 5 inner steps at batch 20, the supernet at
     /// initialisation; meta-test tasks of 100 steps at batch 10.
-    func metaNAS() throws {
+    @discardableResult
+    func metaNAS() throws -> MetaNASTiming {
         var config = RunConfig.preset("omniglot-20way-1shot")!
         config.dataset = .synthetic
         config.dataFolder = "datasets/synthetic"
@@ -30,11 +39,15 @@ extension BenchCommand {
         var state = trainer.initialState()
         var t = monotonicSeconds()
         _ = trainer.step(&state)
-        print("warm-up meta-iteration:  \(fmt(monotonicSeconds() - t, 2)) s   peak RSS \(peakRSS())")
+        let warmup = monotonicSeconds() - t
+        var peak = peakRSSMiB()
+        print("warm-up meta-iteration:  \(fmt(warmup, 2)) s   peak RSS \(peakRSS())")
         resetPeakRSS()
         t = monotonicSeconds()
         _ = trainer.step(&state)
-        print("search meta-iteration:   \(fmt(monotonicSeconds() - t, 2)) s   peak RSS \(peakRSS())")
+        let search = monotonicSeconds() - t
+        peak = max(peak, peakRSSMiB())
+        print("search meta-iteration:   \(fmt(search, 2)) s   peak RSS \(peakRSS())")
         resetPeakRSS()
         // As many tasks as workers: the wall time per task is what a 600-task evaluation costs;
         // each task alone runs on one worker for the whole wall time.
@@ -42,6 +55,9 @@ extension BenchCommand {
         let report = trainer.evaluate(state, tasks: tasks, seed: 3)
         print("meta-test task (100 steps, batch 10): \(fmt(report.seconds / Double(tasks), 2)) s per task "
               + "(\(tasks) task(s) side by side on \(workers) worker(s) in \(fmt(report.seconds, 2)) s)   peak RSS \(peakRSS())")
+        peak = max(peak, peakRSSMiB())
+        return MetaNASTiming(threads: threads, warmup: warmup, search: search, testPerTask: report.seconds / Double(tasks),
+                             peakMiB: peak)
     }
 
     func data() throws {
@@ -53,8 +69,10 @@ extension BenchCommand {
     }
 }
 
-/// Resets the kernel's peak-RSS mark of this process (Linux `clear_refs` 5).
+/// Resets the kernel's peak-RSS mark of this process (Linux `clear_refs` 5), after handing
+/// freed heap memory back, so that an earlier, larger run does not count.
 func resetPeakRSS() {
+    releaseFreeMemory()
     let fd = open("/proc/self/clear_refs", O_WRONLY)
     guard fd >= 0 else { return }
     _ = "5".withCString { write(fd, $0, 1) }
@@ -63,9 +81,15 @@ func resetPeakRSS() {
 
 /// The peak resident set size since the last reset, e.g. `612 MiB`.
 func peakRSS() -> String {
-    guard let bytes = try? Engine.readFile("/proc/self/status") else { return "unknown" }
+    let mib = peakRSSMiB()
+    return mib < 0 ? "unknown" : "\(mib) MiB"
+}
+
+/// The peak resident set size since the last reset in MiB, or -1 when it cannot be read.
+func peakRSSMiB() -> Int {
+    guard let bytes = try? Engine.readFile("/proc/self/status") else { return -1 }
     let text = String(decoding: bytes, as: UTF8.self)
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = line.split(separator: " ").compactMap({ Int($0) }).first else { return "unknown" }
-    return "\(kb / 1024) MiB"
+          let kb = line.split(separator: " ").compactMap({ Int($0) }).first else { return -1 }
+    return kb / 1024
 }
