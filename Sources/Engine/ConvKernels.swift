@@ -205,9 +205,8 @@ enum ConvKernels {
         return (t, flipped)
     }
 
-    /// Gradient with respect to the input.
+    /// Gradient with respect to the input (depthwise convolutions use ``depthwiseBackward(dy:x:weight:_:threads:)``).
     static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        if g.isDepthwise { return depthwiseBackward(dy: dy, x: nil, weight: weight, g, threads: threads).dx! }
         if let (t, flipped) = transposedForward(g, weight: weight) {
             return forward(x: dy, weight: flipped, bias: nil, t, threads: threads)
         }
@@ -243,9 +242,9 @@ enum ConvKernels {
         return dx
     }
 
-    /// Gradient with respect to the weights, summed over the batch in a fixed chunk order.
+    /// Gradient with respect to the weights, summed over the batch in a fixed chunk order
+    /// (depthwise convolutions use ``depthwiseBackward(dy:x:weight:_:threads:)``).
     static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
-        if g.isDepthwise { return depthwiseBackward(dy: dy, x: x, weight: nil, g, threads: threads).dw! }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
         let chunks = reductionChunks(g.batch)

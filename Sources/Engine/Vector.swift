@@ -121,13 +121,6 @@ enum Vector {
         while i < n { y[i] = b.addingProduct(a, x[i]); i += 1 }
     }
 
-    /// `y[i] = x[i]` for short runs (image rows), inline instead of a library call.
-    @inline(__always) static func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        while i + 8 <= n { store(load(x + i), y + i); i += 8 }
-        while i < n { y[i] = x[i]; i += 1 }
-    }
-
     /// `y[i] = x[i]` for one image row: whole vectors only, the last one overlapping the one
     /// before (no scalar tail) when the row is at least a vector wide.
     @inline(__always) static func copyRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -75,17 +75,18 @@ extension Variable {
         let (xid, wid, bid) = (id, weight.id, bias?.id)
         // The input is kept for the backward pass only when the weight needs a gradient.
         let saved: Tensor? = weight.needsGradient ? x : nil
-        if g.isDepthwise, needsGradient, let saved {
-            return tape.record(y, inputs: inputs) { dy, grads in
-                let (dx, dw) = ConvKernels.depthwiseBackward(dy: dy, x: saved, weight: w, g, threads: threads)
-                grads.accumulate(xid, dx!)
-                grads.accumulate(wid, dw!)
-                if let bid { grads.accumulate(bid, ConvKernels.backwardBias(dy: dy, channels: g.outChannels, threads: threads)) }
-            }
-        }
+        let needsInput = needsGradient
         return tape.record(y, inputs: inputs) { dy, grads in
-            grads.accumulate(xid, ConvKernels.backwardData(dy: dy, weight: w, g, threads: threads))
-            if let saved { grads.accumulate(wid, ConvKernels.backwardWeight(dy: dy, x: saved, g, threads: threads)) }
+            if g.isDepthwise {
+                // One sweep serves whichever of the two gradients is needed.
+                let (dx, dw) = ConvKernels.depthwiseBackward(dy: dy, x: saved, weight: needsInput ? w : nil, g,
+                                                              threads: threads)
+                if let dx { grads.accumulate(xid, dx) }
+                if let dw { grads.accumulate(wid, dw) }
+            } else {
+                grads.accumulate(xid, ConvKernels.backwardData(dy: dy, weight: w, g, threads: threads))
+                if let saved { grads.accumulate(wid, ConvKernels.backwardWeight(dy: dy, x: saved, g, threads: threads)) }
+            }
             if let bid { grads.accumulate(bid, ConvKernels.backwardBias(dy: dy, channels: g.outChannels, threads: threads)) }
         }
     }
@@ -160,14 +161,10 @@ extension Variable {
             }
             guard needsInput || needsDepthwise else { return }
             let du = ConvKernels.backwardData(dy: dy, weight: wp, gp, threads: threads)
-            if needsDepthwise, let saved {
-                let (dx, dw) = ConvKernels.depthwiseBackward(dy: du, x: saved, weight: needsInput ? wd : nil, gd,
-                                                              threads: threads)
-                if let dx { grads.accumulate(xid, dx) }
-                grads.accumulate(did, dw!)
-            } else {
-                grads.accumulate(xid, ConvKernels.backwardData(dy: du, weight: wd, gd, threads: threads))
-            }
+            let (dx, dw) = ConvKernels.depthwiseBackward(dy: du, x: needsDepthwise ? saved : nil,
+                                                          weight: needsInput ? wd : nil, gd, threads: threads)
+            if let dx { grads.accumulate(xid, dx) }
+            if let dw { grads.accumulate(did, dw) }
         }
     }
 }

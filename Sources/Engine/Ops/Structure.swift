@@ -88,9 +88,9 @@ extension Variable {
                             // Forward: row h + 1 from column 1 -> row h from column 0; backward: the reverse.
                             let (from, to) = ((p * H + h + 1) * W + 1, (p * H + h) * W)
                             if forward {
-                                Vector.copy(src + from, dst + to, W - 1)
+                                Vector.copyRow(src + from, dst + to, W - 1)
                             } else {
-                                Vector.copy(src + to, dst + from, W - 1)
+                                Vector.copyRow(src + to, dst + from, W - 1)
                             }
                         }
                     }
