@@ -360,10 +360,20 @@ enum ConvKernels {
 
         /// Copies an `H x W` plane into the interior of a padded plane whose border is `fill`.
         func pad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, fill: Float = 0) {
-            Vector.fill(dst, fill, paddedCount)
+            // Each element is written once: the top rows with the first row's left border, then
+            // per row the values and the border between it and the next row, then the bottom.
+            let (W, padW) = (g.width, g.padW)
+            var i = g.padH * wp + padW
+            Vector.fill(dst, fill, i)
             for h in 0..<g.height {
-                Vector.copyRow(src + h * g.width, dst + (h + g.padH) * wp + g.padW, g.width)
+                Vector.copyRow(src + h * W, dst + i, W)
+                i += W
+                if h + 1 < g.height {
+                    for k in 0..<(2 * padW) { dst[i + k] = fill }
+                    i += 2 * padW
+                }
             }
+            Vector.fill(dst + i, fill, paddedCount - i)
         }
 
         /// Copies the interior `H x W` of a padded plane out (the inverse of ``pad(_:into:fill:)``).
@@ -428,6 +438,55 @@ enum ConvKernels {
                                   padded + start, g.height * wp)
             }
         }
+
+        /// Filters one plane: pads `src`, runs the stencil over the rows that are sampled and
+        /// writes the (strided) outputs to `dst`. `padded` and `wide` come from ``withScratch(_:)``.
+        @inline(__always)
+        func filter(_ src: UnsafePointer<Float>, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>, bias: Float,
+                    padded: UnsafeMutablePointer<Float>, wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+            pad(src, into: padded)
+            filter(padded: padded, weights: weights, offsets: offsets, bias: bias, wide: wide, into: dst)
+        }
+
+        /// ``filter(_:weights:offsets:bias:padded:wide:into:)`` of a plane that is already padded.
+        @inline(__always)
+        func filter(padded: UnsafePointer<Float>, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>, bias: Float,
+                    wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+            let taps = self.offsets.count
+            forEachSampledRun { start, count in
+                Stencil.correlate(padded + start, offsets: offsets, weights: weights, taps: taps, bias: bias, wide + start, count)
+            }
+            sample(wide, into: dst)
+        }
+
+        /// Scratch for ``backward(dy:x:weights:offsets:scratch:dx:filterGradient:)``.
+        struct BackwardScratch {
+            let padded: UnsafeMutablePointer<Float>, wide: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>
+        }
+
+        func withBackwardScratch<R>(_ body: (BackwardScratch) -> R) -> R {
+            let input = UnsafeMutablePointer<Float>.allocate(capacity: paddedCount)
+            defer { input.deallocate() }
+            return withScratch { padded, wide in body(BackwardScratch(padded: padded, wide: wide, input: input)) }
+        }
+
+        /// The backward pass of one plane: spreads the output gradient `dy` into the wide grid,
+        /// then writes the input gradient to `dx` (when given, with `weights`) and adds the
+        /// filter gradient to `filterGradient` (when given, with the padded input plane).
+        @inline(__always)
+        func backward(dy: UnsafePointer<Float>, paddedInput: UnsafePointer<Float>?, weights: UnsafePointer<Float>?,
+                      offsets: UnsafePointer<Int>, scratch: BackwardScratch,
+                      dx: UnsafeMutablePointer<Float>?, filterGradient: UnsafeMutablePointer<Float>?) {
+            widen(dy, into: scratch.wide)
+            if let dx, let weights {
+                gather(scratch.wide, weights: weights, into: scratch.padded)
+                unpad(scratch.padded, into: dx)
+            }
+            if let filterGradient, let paddedInput {
+                Stencil.correlateWeights(scratch.wide, paddedInput, offsets: offsets, taps: self.offsets.count,
+                                         filterGradient, wideCount)
+            }
+        }
     }
 
     static func depthwiseForward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: Int) -> Tensor {
@@ -443,13 +502,9 @@ enum ConvKernels {
                             plan.withScratch { padded, wide in
                                 for c in 0..<g.inChannels {
                                     let p = n * g.inChannels + c
-                                    plan.pad(xb.baseAddress! + p * planeIn, into: padded)
-                                    let b = bias?.data[c] ?? 0
-                                    plan.forEachSampledRun { start, count in
-                                        Stencil.correlate(padded + start, offsets: offs.baseAddress!, weights: wb.baseAddress! + c * taps,
-                                                          taps: taps, bias: b, wide + start, count)
-                                    }
-                                    plan.sample(wide, into: op.value + p * planeOut)
+                                    plan.filter(xb.baseAddress! + p * planeIn, weights: wb.baseAddress! + c * taps,
+                                                offsets: offs.baseAddress!, bias: bias?.data[c] ?? 0,
+                                                padded: padded, wide: wide, into: op.value + p * planeOut)
                                 }
                             }
                         }
@@ -481,22 +536,20 @@ enum ConvKernels {
                             partials.withUnsafeMutableBufferPointer { pb in
                                 let (xq, pq) = (UncheckedBox(dx), UncheckedBox(x == nil ? nil : pb.baseAddress))
                                 parallelFor(chunks.count, threads: threads) { ci in
-                                    let input = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
-                                    defer { input.deallocate() }
-                                    plan.withScratch { padded, wide in
+                                    plan.withBackwardScratch { scratch in
                                         for n in chunks[ci] {
                                             for c in 0..<C {
                                                 let p = n * C + c
-                                                plan.widen(db.baseAddress! + p * planeOut, into: wide)
-                                                if let dx = xq.value {
-                                                    plan.gather(wide, weights: wb.baseAddress! + c * taps, into: padded)
-                                                    plan.unpad(padded, into: dx + p * planeIn)
+                                                var paddedInput: UnsafePointer<Float>?
+                                                if pq.value != nil {
+                                                    plan.pad(inb.baseAddress! + p * planeIn, into: scratch.input)
+                                                    paddedInput = UnsafePointer(scratch.input)
                                                 }
-                                                if let acc = pq.value {
-                                                    plan.pad(inb.baseAddress! + p * planeIn, into: input)
-                                                    Stencil.correlateWeights(wide, input, offsets: offs.baseAddress!, taps: taps,
-                                                                             acc + (ci * C + c) * taps, plan.wideCount)
-                                                }
+                                                plan.backward(dy: db.baseAddress! + p * planeOut, paddedInput: paddedInput,
+                                                              weights: xq.value == nil ? nil : wb.baseAddress! + c * taps,
+                                                              offsets: offs.baseAddress!, scratch: scratch,
+                                                              dx: xq.value.map { $0 + p * planeIn },
+                                                              filterGradient: pq.value.map { $0 + (ci * C + c) * taps })
                                             }
                                         }
                                     }

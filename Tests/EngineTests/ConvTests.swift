@@ -104,15 +104,21 @@ struct ConvTests {
         }
     }
 
-    @Test("separableConv2d equals a depthwise then a pointwise conv2d, in value and in every subset of gradients")
-    func separableMatchesComposition() {
+    /// (batch, stride, padding, dilation): a batch of 9 puts several images in each chunk of
+    /// the filter-gradient sums.
+    @Test("separableConv2d equals a depthwise then a pointwise conv2d, in value and in every subset of gradients",
+          arguments: [(3, 2, 2, 2), (9, 1, 1, 1), (9, 2, 1, 1)])
+    func separableMatchesComposition(batch: Int, stride: Int, padding: Int, dilation: Int) {
         var rng = SeededGenerator(seed: 14)
-        let inputs = [Tensor.randomNormal(shape: [3, 8, 7, 7], using: &rng),
+        let inputs = [Tensor.randomNormal(shape: [batch, 8, 7, 7], using: &rng),
                       Tensor.randomNormal(shape: [8, 1, 3, 3], using: &rng),
                       Tensor.randomNormal(shape: [5, 8, 1, 1], using: &rng)]
-        let fused = { (v: [Variable]) in v[0].separableConv2d(depthwise: v[1], pointwise: v[2], stride: 2, padding: 2, dilation: 2) }
+        let fused = { (v: [Variable]) in
+            v[0].separableConv2d(depthwise: v[1], pointwise: v[2], stride: stride, padding: padding, dilation: dilation)
+        }
         let composed = { (v: [Variable]) in
-            v[0].conv2d(v[1], stride: (2, 2), padding: (2, 2), dilation: (2, 2), groups: 8).conv2d(v[2])
+            v[0].conv2d(v[1], stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation),
+                        groups: 8).conv2d(v[2])
         }
         let tape = Tape()
         let vs = inputs.map { tape.constant($0) }

@@ -122,8 +122,9 @@ extension Variable {
     /// A depthwise `k x k` convolution followed by a pointwise (1x1) convolution, as one node:
     /// `pointwise(depthwise(x))`, both without bias.
     ///
-    /// Equal to composing two ``conv2d(_:bias:stride:padding:dilation:groups:)`` calls, but the
-    /// intermediate result is not kept for the backward pass: when the pointwise filters need a
+    /// Equal to composing two ``conv2d(_:bias:stride:padding:dilation:groups:)`` calls, but it
+    /// runs image by image, so the intermediate result of an image stays in cache between the
+    /// two filters, and it is not kept for the backward pass: when the pointwise filters need a
     /// gradient it is recomputed from the input, which costs one cheap depthwise pass and saves
     /// one activation per block (most of a separable network's memory).
     ///
@@ -149,22 +150,18 @@ extension Variable {
         }
         let threads = tape.threads
         let (x, wd, wp) = (value, depthwise.value, pointwise.value)
-        let u = ConvKernels.forward(x: x, weight: wd, bias: nil, gd, threads: threads)
-        let y = ConvKernels.forward(x: u, weight: wp, bias: nil, gp, threads: threads)
+        let y = ConvKernels.separableForward(x: x, depthwise: wd, pointwise: wp, gd, gp, threads: threads)
         let (xid, did, pid) = (id, depthwise.id, pointwise.id)
         let (needsInput, needsDepthwise, needsPointwise) = (needsGradient, depthwise.needsGradient, pointwise.needsGradient)
+        // The input is kept only when a filter gradient needs it.
         let saved: Tensor? = needsDepthwise || needsPointwise ? x : nil
         return tape.record(y, inputs: [self, depthwise, pointwise]) { dy, grads in
-            if needsPointwise, let saved {
-                let u = ConvKernels.forward(x: saved, weight: wd, bias: nil, gd, threads: threads)
-                grads.accumulate(pid, ConvKernels.backwardWeight(dy: dy, x: u, gp, threads: threads))
-            }
-            guard needsInput || needsDepthwise else { return }
-            let du = ConvKernels.backwardData(dy: dy, weight: wp, gp, threads: threads)
-            let (dx, dw) = ConvKernels.depthwiseBackward(dy: du, x: needsDepthwise ? saved : nil,
-                                                          weight: needsInput ? wd : nil, gd, threads: threads)
+            let (dx, dwd, dwp) = ConvKernels.separableBackward(
+                dy: dy, x: saved, depthwise: wd, pointwise: wp, gd, gp, needInput: needsInput,
+                needDepthwise: needsDepthwise, needPointwise: needsPointwise, threads: threads)
+            if let dwp { grads.accumulate(pid, dwp) }
             if let dx { grads.accumulate(xid, dx) }
-            if let dw { grads.accumulate(did, dw) }
+            if let dwd { grads.accumulate(did, dwd) }
         }
     }
 }

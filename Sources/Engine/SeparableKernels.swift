@@ -1,0 +1,130 @@
+/// A depthwise convolution followed by a pointwise one, image by image: the depthwise result
+/// of one image (and, backward, its gradient) lives in a small buffer that stays in cache
+/// between the stencil and the matrix product, instead of making a round trip through memory
+/// as a batch-sized tensor.
+///
+/// Every per-image step is the one the separate kernels run (``ConvKernels/DepthwisePlan``
+/// planes, one matrix product per image), and filter gradients are summed over the same
+/// fixed chunks of images, so results do not depend on the thread count.
+extension ConvKernels {
+    /// `pointwise(depthwise(x))` for depthwise geometry `gd` and pointwise geometry `gp`.
+    static func separableForward(x: Tensor, depthwise wd: Tensor, pointwise wp: Tensor, _ gd: ConvGeometry,
+                                 _ gp: ConvGeometry, threads: Int) -> Tensor {
+        let plan = DepthwisePlan(gd)
+        let (C, O, taps) = (gd.inChannels, gp.outChannels, plan.offsets.count)
+        let (planeIn, plane) = (gd.height * gd.width, gd.outHeight * gd.outWidth)
+        return Tensor(uninitializedShape: [gd.batch, O, gd.outHeight, gd.outWidth]) { ob in
+            x.data.withUnsafeBufferPointer { xb in
+                wd.data.withUnsafeBufferPointer { db in
+                    wp.data.withUnsafeBufferPointer { pb in
+                        plan.offsets.withUnsafeBufferPointer { offs in
+                            let op = UncheckedBox(ob.baseAddress!)
+                            parallelFor(gd.batch, threads: threads) { n in
+                                let u = Ptr.allocate(capacity: C * plane)
+                                defer { u.deallocate() }
+                                plan.withScratch { padded, wide in
+                                    for c in 0..<C {
+                                        plan.filter(xb.baseAddress! + (n * C + c) * planeIn, weights: db.baseAddress! + c * taps,
+                                                    offsets: offs.baseAddress!, bias: 0, padded: padded, wide: wide,
+                                                    into: u + c * plane)
+                                    }
+                                }
+                                sgemm(m: O, n: plane, k: C, a: pb.baseAddress!, lda: C, b: u, ldb: plane, beta: 0,
+                                      c: op.value + n * O * plane, ldc: plane)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The gradients of ``separableForward(x:depthwise:pointwise:_:_:threads:)`` that are asked
+    /// for: the input's (`needInput`), the depthwise filters' and the pointwise filters'. The
+    /// depthwise result is recomputed per image when the pointwise filters need it. `x` may be
+    /// nil when only the input gradient is asked for.
+    static func separableBackward(dy: Tensor, x: Tensor?, depthwise wd: Tensor, pointwise wp: Tensor,
+                                  _ gd: ConvGeometry, _ gp: ConvGeometry,
+                                  needInput: Bool, needDepthwise: Bool, needPointwise: Bool,
+                                  threads: Int) -> (dx: Tensor?, depthwise: Tensor?, pointwise: Tensor?) {
+        let plan = DepthwisePlan(gd)
+        let (C, O, taps) = (gd.inChannels, gp.outChannels, plan.offsets.count)
+        let (planeIn, plane) = (gd.height * gd.width, gd.outHeight * gd.outWidth)
+        let chunks = reductionChunks(gd.batch)
+        let needDepthwiseGradient = needInput || needDepthwise
+        var depthwisePartials = [Float](repeating: 0, count: needDepthwise ? chunks.count * C * taps : 0)
+        var pointwisePartials = [Float](repeating: 0, count: needPointwise ? chunks.count * O * C : 0)
+
+        precondition(x != nil || !(needDepthwise || needPointwise), "separableBackward: filter gradients need the input")
+        let noData = [Float]()
+        func sweep(_ dx: Ptr?) {
+            (x?.data ?? noData).withUnsafeBufferPointer { xb in
+            dy.data.withUnsafeBufferPointer { gb in
+            wd.data.withUnsafeBufferPointer { db in
+            wp.data.withUnsafeBufferPointer { pb in
+            plan.offsets.withUnsafeBufferPointer { offs in
+            depthwisePartials.withUnsafeMutableBufferPointer { dpb in
+            pointwisePartials.withUnsafeMutableBufferPointer { ppb in
+                let dxq = UncheckedBox(dx)
+                let dq = UncheckedBox(needDepthwise ? dpb.baseAddress : nil)
+                let pq = UncheckedBox(needPointwise ? ppb.baseAddress : nil)
+                parallelFor(chunks.count, threads: threads) { ci in
+                    // One image's padded input planes, depthwise result and its gradient.
+                    let needsPaddedInput = x != nil
+                    let xp = Ptr.allocate(capacity: (needsPaddedInput ? C * plan.paddedCount : 0) + 2 * C * plane)
+                    defer { xp.deallocate() }
+                    let u = xp + (needsPaddedInput ? C * plan.paddedCount : 0), du = u + C * plane
+                    plan.withBackwardScratch { scratch in
+                        for n in chunks[ci] {
+                            let dyn = gb.baseAddress! + n * O * plane
+                            if needsPaddedInput {
+                                let xn = xb.baseAddress! + n * C * planeIn
+                                for c in 0..<C { plan.pad(xn + c * planeIn, into: xp + c * plan.paddedCount) }
+                            }
+                            if let acc = pq.value {
+                                for c in 0..<C {
+                                    plan.filter(padded: xp + c * plan.paddedCount, weights: db.baseAddress! + c * taps,
+                                                offsets: offs.baseAddress!, bias: 0, wide: scratch.wide, into: u + c * plane)
+                                }
+                                sgemm(transB: true, m: O, n: C, k: plane, a: dyn, lda: plane, b: u, ldb: plane, beta: 1,
+                                      c: acc + ci * O * C, ldc: C)
+                            }
+                            guard needDepthwiseGradient else { continue }
+                            sgemm(transA: true, m: C, n: plane, k: O, a: pb.baseAddress!, lda: C, b: dyn, ldb: plane,
+                                  beta: 0, c: du, ldc: plane)
+                            for c in 0..<C {
+                                plan.backward(dy: du + c * plane,
+                                              paddedInput: dq.value == nil ? nil : UnsafePointer(xp + c * plan.paddedCount),
+                                              weights: dxq.value == nil ? nil : db.baseAddress! + c * taps,
+                                              offsets: offs.baseAddress!, scratch: scratch,
+                                              dx: dxq.value.map { $0 + (n * C + c) * planeIn },
+                                              filterGradient: dq.value.map { $0 + (ci * C + c) * taps })
+                            }
+                        }
+                    }
+                }
+            }
+            }
+            }
+            }
+            }
+            }
+            }
+        }
+
+        var dx: Tensor?
+        if needInput {
+            dx = Tensor(uninitializedShape: [gd.batch, C, gd.height, gd.width]) { sweep($0.baseAddress!) }
+        } else {
+            sweep(nil)
+        }
+        let dwd = needDepthwise
+            ? Tensor(shape: [C, 1, gd.kernelH, gd.kernelW],
+                     data: sumChunks(depthwisePartials, chunkCount: chunks.count, length: C * taps))
+            : nil
+        let dwp = needPointwise
+            ? Tensor(shape: [O, C, 1, 1], data: sumChunks(pointwisePartials, chunkCount: chunks.count, length: O * C))
+            : nil
+        return (dx, dwd, dwp)
+    }
+}
