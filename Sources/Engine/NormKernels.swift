@@ -54,10 +54,11 @@ enum NormKernels {
     /// dx   = gamma * invstd / M * (M * dy - sum(dy) - xhat * sum(dy * xhat))
     /// ```
     /// `xhat` is recovered as `(source - mean) * scale`: from the input `x` with the batch mean and
-    /// `invstd`, or from a non-affine output (which is `xhat`) with mean 0 and scale 1.
+    /// `invstd`, or from a non-affine output (which is `xhat`) with mean 0 and scale 1. The
+    /// output gradient is `dy` with sample `i` scaled by `sampleScales[i]`, when given.
     /// - Returns: `dx`, and the per-channel `sum(dy * xhat)` and `sum(dy)` (the affine gradients).
-    static func backward(dy: Tensor, normalizing x: Tensor, mean: [Float], scale: [Float], invstd: [Float],
-                         gamma: [Float]?, threads: Int) -> (dx: Tensor, dGamma: [Float], dBeta: [Float]) {
+    static func backward(dy: Tensor, sampleScales: [Float]? = nil, normalizing x: Tensor, mean: [Float], scale: [Float],
+                         invstd: [Float], gamma: [Float]?, threads: Int) -> (dx: Tensor, dGamma: [Float], dBeta: [Float]) {
         let (n, c) = (x.shape[0], x.shape[1])
         let plane = x.count / max(n * c, 1)
         let m = Float(n * plane)
@@ -74,10 +75,12 @@ enum NormKernels {
                                 let (mu, inv) = (mean[ch], scale[ch])
                                 var sdy: Float = 0, sdyx: Float = 0
                                 for i in 0..<n {
+                                    let f = sampleScales?[i] ?? 1
+                                    if f == 0 { continue }
                                     let d = db.baseAddress! + (i * c + ch) * plane
                                     let (a, dot) = Vector.sumAndDot(d, xb.baseAddress! + (i * c + ch) * plane, plane)
-                                    sdy += a
-                                    sdyx += dot - mu * a
+                                    sdy += f * a
+                                    sdyx += f * (dot - mu * a)
                                 }
                                 sdyx *= inv
                                 gp.value[ch] = sdyx
@@ -90,7 +93,7 @@ enum NormKernels {
                                     let xp = xb.baseAddress! + (i * c + ch) * plane
                                     let o = op.value + (i * c + ch) * plane
                                     // o = k1 * (m * dy - sum(dy) - xhat * sum(dy * xhat)), as a(dy) + b(x) + c.
-                                    let (a, b) = (k1 * m, -k1 * inv * meanDyx)
+                                    let (a, b) = (k1 * m * (sampleScales?[i] ?? 1), -k1 * inv * meanDyx)
                                     let cst = -k1 * meanDy + k1 * inv * mu * meanDyx
                                     Vector.linear(a, d, b, xp, cst, o, plane)
                                 }

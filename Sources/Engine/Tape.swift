@@ -17,9 +17,15 @@ public final class Tape {
     /// Threads that kernels may use inside one operation (results do not depend on it).
     public let threads: Int
 
+    /// Adds the contribution of a node's output gradient to its inputs' gradients. The
+    /// gradient is `dy` with sample `n` (along the first axis) scaled by `scales[n]`, when
+    /// `scales` is given (only to nodes recorded as accepting such gradients).
+    typealias Backward = (_ dy: Tensor, _ scales: [Float]?, inout GradientTable) -> Void
+
     struct Record {
-        /// Adds the contribution of this node's output gradient to its inputs' gradients.
-        var backward: ((Tensor, inout GradientTable) -> Void)?
+        var backward: Backward?
+        /// Whether `backward` takes per-sample scaled gradients; others get them applied first.
+        var acceptsSampleScales = false
     }
 
     private(set) var needsGradient: [Bool] = []
@@ -39,26 +45,35 @@ public final class Tape {
 
     /// A leaf that receives a gradient.
     public func parameter(_ value: Tensor) -> Variable {
-        append(value, needsGradient: true, leaf: true, backward: nil)
+        append(value, needsGradient: true, leaf: true)
     }
 
     /// A leaf that never receives a gradient (data, labels, fixed statistics).
     public func constant(_ value: Tensor) -> Variable {
-        append(value, needsGradient: false, leaf: false, backward: nil)
+        append(value, needsGradient: false, leaf: false)
     }
 
     /// Records a node computed from `inputs`; `backward` is kept only when an input needs a gradient.
     func record(_ value: Tensor, inputs: [Variable],
                 backward: @escaping (Tensor, inout GradientTable) -> Void) -> Variable {
         let needs = inputs.contains { needsGradient[$0.id] }
-        return append(value, needsGradient: needs, leaf: false, backward: needs ? backward : nil)
+        return append(value, needsGradient: needs, leaf: false,
+                      record: Record(backward: needs ? { dy, _, grads in backward(dy, &grads) } : nil))
     }
 
-    private func append(_ value: Tensor, needsGradient needs: Bool, leaf: Bool,
-                        backward: ((Tensor, inout GradientTable) -> Void)?) -> Variable {
+    /// Records a node whose backward pass takes its output gradient as a tensor plus optional
+    /// per-sample scales, so that a scaled gradient (from a weighted sum or drop-path) is
+    /// never written out as a tensor of its own.
+    func record(_ value: Tensor, inputs: [Variable], sampleScaledBackward backward: @escaping Backward) -> Variable {
+        let needs = inputs.contains { needsGradient[$0.id] }
+        return append(value, needsGradient: needs, leaf: false,
+                      record: Record(backward: needs ? backward : nil, acceptsSampleScales: true))
+    }
+
+    private func append(_ value: Tensor, needsGradient needs: Bool, leaf: Bool, record: Record = Record()) -> Variable {
         needsGradient.append(needs)
         isLeafParameter.append(leaf)
-        records.append(Record(backward: backward))
+        records.append(record)
         return Variable(tape: self, id: needsGradient.count - 1, value: value)
     }
 
@@ -81,12 +96,16 @@ public final class Tape {
         var result: [Int: Tensor] = [:]
         var i = output.id
         while i >= 0 {
-            if let g = table.take(i) {
-                if isLeafParameter[i] {
-                    result[i] = g
-                } else if let backward = records[i].backward {
-                    backward(g, &table)
+            if isLeafParameter[i] {
+                if let g = table.take(i) { result[i] = g }
+            } else if let backward = records[i].backward {
+                if records[i].acceptsSampleScales {
+                    if let (g, scales) = table.takeScaled(i) { backward(g, scales, &table) }
+                } else if let g = table.take(i) {
+                    backward(g, nil, &table)
                 }
+            } else {
+                _ = table.take(i)
             }
             records[i].backward = nil
             i -= 1
@@ -110,15 +129,22 @@ public struct Gradients {
 
 /// Gradients accumulated during the backward sweep, one optional tensor per node.
 ///
+/// A node's gradient may be held as a tensor shared with other nodes plus per-sample scales
+/// (what a weighted sum passes to its inputs); the scales are applied when the gradient is
+/// added to or taken by a node that does not accept them, and never written out otherwise.
+///
 /// Backward closures refer to their inputs by node id only (never by `Variable`, which would
 /// keep the tape alive through its own records).
 struct GradientTable {
     private var grads: [Tensor?]
+    /// Per-sample scales still to be applied to `grads[id]`, when not nil.
+    private var scales: [[Float]?]
     private let needs: [Bool]
 
     init(needsGradient: [Bool]) {
         needs = needsGradient
         grads = Array(repeating: nil, count: needsGradient.count)
+        scales = Array(repeating: nil, count: needsGradient.count)
     }
 
     /// Adds the gradient computed by `g` into node `id` when that node needs one; `g` is not
@@ -127,10 +153,50 @@ struct GradientTable {
         if needs[id] { add(id, g()) }
     }
 
+    /// Adds `g` with sample `n` scaled by `sampleScales[n]` into node `id`'s gradient, when the
+    /// node needs one. The first gradient a node receives is kept as `g` plus the scales,
+    /// without a copy.
+    mutating func accumulate(_ id: Int, _ g: Tensor, sampleScales: [Float]) {
+        guard needs[id] else { return }
+        precondition(sampleScales.count == g.shape.first ?? 1,
+                     "\(sampleScales.count) sample scales for a gradient of shape \(g.shape)")
+        guard grads[id] != nil else {
+            grads[id] = g
+            scales[id] = sampleScales
+            return
+        }
+        applyScales(id)
+        let per = g.count / max(sampleScales.count, 1)
+        grads[id]!.data.withUnsafeMutableBufferPointer { dst in
+            g.data.withUnsafeBufferPointer { src in
+                precondition(dst.count == src.count, "gradient of shape \(g.shape) added to one of \(dst.count) elements")
+                for (n, a) in sampleScales.enumerated() where a != 0 {
+                    Vector.axpy(a, src.baseAddress! + n * per, dst.baseAddress! + n * per, per)
+                }
+            }
+        }
+    }
+
     /// Adds `g` into node `id`'s gradient.
     mutating func add(_ id: Int, _ g: Tensor) {
         if grads[id] == nil {
             grads[id] = g
+        } else if let s = scales[id] {
+            // One pass: a fresh tensor of the scaled gradient plus `g`.
+            let held = grads[id]!
+            precondition(held.count == g.count, "gradient of shape \(g.shape) added to one of shape \(held.shape)")
+            let per = g.count / max(s.count, 1)
+            grads[id] = Tensor(uninitializedShape: held.shape) { out in
+                held.data.withUnsafeBufferPointer { hb in
+                    g.data.withUnsafeBufferPointer { gb in
+                        for (n, a) in s.enumerated() {
+                            Vector.linear(a, hb.baseAddress! + n * per, 1, gb.baseAddress! + n * per, 0,
+                                          out.baseAddress! + n * per, per)
+                        }
+                    }
+                }
+            }
+            scales[id] = nil
         } else {
             grads[id]!.data.withUnsafeMutableBufferPointer { dst in
                 g.data.withUnsafeBufferPointer { src in
@@ -142,9 +208,29 @@ struct GradientTable {
         }
     }
 
+    /// Replaces a scaled gradient by a tensor of its own with the scales applied.
+    private mutating func applyScales(_ id: Int) {
+        guard let s = scales[id], let held = grads[id] else { return }
+        let per = held.count / max(s.count, 1)
+        grads[id] = Tensor(uninitializedShape: held.shape) { out in
+            held.data.withUnsafeBufferPointer { hb in
+                for (n, a) in s.enumerated() { Vector.affine(a, hb.baseAddress! + n * per, 0, out.baseAddress! + n * per, per) }
+            }
+        }
+        scales[id] = nil
+    }
+
+    /// Node `id`'s gradient with any scales applied; the table lets go of it.
     mutating func take(_ id: Int) -> Tensor? {
+        applyScales(id)
         defer { grads[id] = nil }
         return grads[id]
+    }
+
+    /// Node `id`'s gradient as held: a tensor and the per-sample scales still to apply to it.
+    mutating func takeScaled(_ id: Int) -> (Tensor, [Float]?)? {
+        defer { grads[id] = nil; scales[id] = nil }
+        return grads[id].map { ($0, scales[id]) }
     }
 }
 

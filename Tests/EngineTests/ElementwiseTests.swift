@@ -92,6 +92,26 @@ struct ElementwiseTests {
         #expect(analytic[1].data.allSatisfy { $0 != 0 })
     }
 
+    /// The gradients a weighted sum hands on are `dy` with per-sample scales, applied lazily:
+    /// this graph passes them through a second weighted sum, into batch norms (which take them
+    /// as they are), into a product (which gets them applied) and into an input that also receives
+    /// plain gradients, in each order.
+    @Test("Lazily scaled gradients through nested weighted sums and batch norms match finite differences")
+    func scaledGradientsThroughNestedSums() {
+        var rng = SeededGenerator(seed: 51)
+        let xs = [Tensor.randomNormal(shape: [4, 3, 2, 2], using: &rng),
+                  Tensor(shape: [3], data: [0.7, -1.2, 0.4]), Tensor(shape: [3], data: [1.1, 0.3, -0.8]),
+                  Tensor(shape: [3], data: [1.5, 0.5, -0.7]), Tensor(shape: [3], data: [0.2, -0.1, 0.3])]
+        expectGradientsMatch(xs) { _, v in
+            let a = v[0].batchNorm().output, r = v[0] * v[0]
+            let s1 = Engine.weightedSum([a, r, v[0]], weights: v[1], indices: [0, 1, 2],
+                                        sampleScales: [[1.25, 0, 2, 1], nil, [0, 0.5, 1.25, 1]])
+            let a2 = s1.batchNorm(gamma: v[3], beta: v[4]).output
+            return Engine.weightedSum([a2, s1, v[0]], weights: v[2], indices: [0, 1, 2],
+                                      sampleScales: [nil, [2, 1, 0, 1], nil])
+        }
+    }
+
     @Test("weightedSum with drop-path scales equals the sum of drop-path'd inputs from the same seed")
     func weightedSumMatchesDropPath() {
         var rng = SeededGenerator(seed: 50)

@@ -35,13 +35,13 @@ extension Variable {
         // the input, which can then be freed (the output usually lives on anyway).
         let affine = gamma != nil || beta != nil
         let (source, sourceMean, sourceScale) = affine ? (x, mean, invstd) : (y, [Float](repeating: 0, count: c), [Float](repeating: 1, count: c))
-        let out = tape.record(y, inputs: inputs) { dy, grads in
-            let r = NormKernels.backward(dy: dy, normalizing: source, mean: sourceMean, scale: sourceScale,
+        let out = tape.record(y, inputs: inputs, sampleScaledBackward: { dy, sampleScales, grads in
+            let r = NormKernels.backward(dy: dy, sampleScales: sampleScales, normalizing: source, mean: sourceMean, scale: sourceScale,
                                          invstd: invstd, gamma: g, threads: threads)
             grads.accumulate(xid, r.dx)
             if let gid { grads.accumulate(gid, Tensor(shape: [c], data: r.dGamma)) }
             if let bid { grads.accumulate(bid, Tensor(shape: [c], data: r.dBeta)) }
-        }
+        })
         return (out, BatchStatistics(mean: mean, variance: variance, count: x.count / max(c, 1)))
     }
 

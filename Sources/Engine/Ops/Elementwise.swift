@@ -156,23 +156,18 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
     }
     let ids = inputs.map(\.id), wid = weights.id, wshape = weights.shape
     let saved = weights.needsGradient ? values : []
-    return weights.tape.record(y, inputs: inputs + [weights]) { dy, grads in
+    // Each input's gradient is `dy` with per-sample factors: handed on without being written out.
+    return weights.tape.record(y, inputs: inputs + [weights], sampleScaledBackward: { dy, incoming, grads in
         for k in ids.indices {
-            grads.accumulate(ids[k], Tensor(uninitializedShape: shape) { gb in
-                dy.data.withUnsafeBufferPointer { db in
-                    for n in 0..<batch {
-                        Vector.affine(factor(k, n), db.baseAddress! + n * per, 0, gb.baseAddress! + n * per, per)
-                    }
-                }
-            })
+            grads.accumulate(ids[k], dy, sampleScales: (0..<batch).map { n in factor(k, n) * (incoming?[n] ?? 1) })
         }
         grads.accumulate(wid, {
             var dw = Tensor(shape: wshape)
             dy.data.withUnsafeBufferPointer { db in
                 for (k, v) in saved.enumerated() {
                     v.data.withUnsafeBufferPointer { vb in
-                        for n in 0..<batch where scales[k]?[n] != 0 {
-                            dw.data[indices[k]] += (scales[k]?[n] ?? 1)
+                        for n in 0..<batch where scales[k]?[n] != 0 && incoming?[n] != 0 {
+                            dw.data[indices[k]] += (scales[k]?[n] ?? 1) * (incoming?[n] ?? 1)
                                 * Vector.dot(db.baseAddress! + n * per, vb.baseAddress! + n * per, per)
                         }
                     }
@@ -180,7 +175,7 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
             }
             return dw
         }())
-    }
+    })
 }
 
 /// Calls `body` with the base address of every tensor's storage (kept alive for the call).
