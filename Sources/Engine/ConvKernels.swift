@@ -429,6 +429,16 @@ enum ConvKernels {
             return body(buffer, wide)
         }
 
+        /// ``gather(_:weights:into:)`` written straight into the rows of an unpadded plane.
+        func gatherRows(_ wide: UnsafePointer<Float>, weights: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+            negatedOffsets.withUnsafeBufferPointer { offs in
+                for h in 0..<g.height {
+                    Stencil.correlate(wide + (h + g.padH) * wp + g.padW, offsets: offs.baseAddress!, weights: weights,
+                                      taps: offs.count, bias: 0, dst + h * g.width, g.width, overlappingTail: true)
+                }
+            }
+        }
+
         /// `padded = sum_t weights[t] * wide shifted back by tap t`, over the interior rows:
         /// the transpose of the forward stencil (the input gradient of a depthwise filter).
         func gather(_ wide: UnsafePointer<Float>, weights: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
@@ -448,11 +458,23 @@ enum ConvKernels {
             filter(padded: padded, weights: weights, offsets: offsets, bias: bias, wide: wide, into: dst)
         }
 
+        /// Whether outputs go straight into the destination's rows, without the wide grid: at
+        /// stride 1, with rows at least a vector wide.
+        var writesRows: Bool { g.strideH == 1 && g.strideW == 1 && g.outWidth >= 8 && g.width >= 8 }
+
         /// ``filter(_:weights:offsets:bias:padded:wide:into:)`` of a plane that is already padded.
         @inline(__always)
         func filter(padded: UnsafePointer<Float>, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>, bias: Float,
                     wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
             let taps = self.offsets.count
+            if writesRows {
+                let Wo = g.outWidth
+                for ho in 0..<g.outHeight {
+                    Stencil.correlate(padded + ho * wp, offsets: offsets, weights: weights, taps: taps, bias: bias,
+                                      dst + ho * Wo, Wo, overlappingTail: true)
+                }
+                return
+            }
             forEachSampledRun { start, count in
                 Stencil.correlate(padded + start, offsets: offsets, weights: weights, taps: taps, bias: bias, wide + start, count)
             }
@@ -479,8 +501,12 @@ enum ConvKernels {
                       dx: UnsafeMutablePointer<Float>?, filterGradient: UnsafeMutablePointer<Float>?) {
             widen(dy, into: scratch.wide)
             if let dx, let weights {
-                gather(scratch.wide, weights: weights, into: scratch.padded)
-                unpad(scratch.padded, into: dx)
+                if writesRows {
+                    gatherRows(scratch.wide, weights: weights, into: dx)
+                } else {
+                    gather(scratch.wide, weights: weights, into: scratch.padded)
+                    unpad(scratch.padded, into: dx)
+                }
             }
             if let filterGradient, let paddedInput {
                 Stencil.correlateWeights(scratch.wide, paddedInput, offsets: offsets, taps: self.offsets.count,

@@ -8,10 +8,45 @@ enum Stencil {
 
     /// `dst[i] = bias + sum_t weights[t] * src[i + offsets[t]]` for `i` in `0..<count`
     /// (offsets may be negative when `src` has room before it).
+    ///
+    /// With `overlappingTail` and at least eight outputs, the last partial vector is computed
+    /// as the whole vector ending at `count` (recomputing a few outputs) instead of one output
+    /// at a time: for short rows, such as image rows of 28 or 14 pixels.
     @inline(__always)
     static func correlate(_ src: CPtr, offsets: UnsafePointer<Int>, weights: CPtr, taps: Int, bias: Float,
-                          _ dst: Ptr, _ count: Int) {
+                          _ dst: Ptr, _ count: Int, overlappingTail: Bool = false) {
         var i = 0
+        if overlappingTail && count >= 8 {
+            // Vectors start at 0, 8, ... and finally at count - 8.
+            if taps == 9 {
+                let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],
+                                                            offsets[5], offsets[6], offsets[7], offsets[8])
+                let (w0, w1, w2) = (V(repeating: weights[0]), V(repeating: weights[1]), V(repeating: weights[2]))
+                let (w3, w4, w5) = (V(repeating: weights[3]), V(repeating: weights[4]), V(repeating: weights[5]))
+                let (w6, w7, w8) = (V(repeating: weights[6]), V(repeating: weights[7]), V(repeating: weights[8]))
+                var start = 0
+                while true {
+                    let p = src + start
+                    var a = V(repeating: bias)
+                    a.addProduct(w0, Vector.load(p + o0)); a.addProduct(w1, Vector.load(p + o1))
+                    a.addProduct(w2, Vector.load(p + o2)); a.addProduct(w3, Vector.load(p + o3))
+                    a.addProduct(w4, Vector.load(p + o4)); a.addProduct(w5, Vector.load(p + o5))
+                    a.addProduct(w6, Vector.load(p + o6)); a.addProduct(w7, Vector.load(p + o7))
+                    a.addProduct(w8, Vector.load(p + o8))
+                    Vector.store(a, dst + start)
+                    if start == count - 8 { return }
+                    start = min(start + 8, count - 8)
+                }
+            }
+            var start = 0
+            while true {
+                var a = V(repeating: bias)
+                for t in 0..<taps { a.addProduct(V(repeating: weights[t]), Vector.load(src + offsets[t] + start)) }
+                Vector.store(a, dst + start)
+                if start == count - 8 { return }
+                start = min(start + 8, count - 8)
+            }
+        }
         if taps == 9 {
             // 3x3 windows: offsets and weights stay in registers.
             let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],

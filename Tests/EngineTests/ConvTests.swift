@@ -51,6 +51,13 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
                  groups: 2),
         ConvCase(name: "depthwise 3x3 wide plane stride 2", input: [1, 2, 5, 19], weight: [2, 1, 3, 3],
                  stride: (2, 2), padding: (1, 1), groups: 2),
+        // Rows of eight or more outputs at stride 1 are written straight into the output rows.
+        ConvCase(name: "depthwise 3x3 rows of exactly 8", input: [2, 3, 5, 8], weight: [3, 1, 3, 3], padding: (1, 1),
+                 groups: 3),
+        ConvCase(name: "depthwise 3x3 dilation 2 rows of 13", input: [1, 2, 6, 13], weight: [2, 1, 3, 3],
+                 padding: (2, 2), dilation: (2, 2), groups: 2),
+        ConvCase(name: "depthwise 1x5 rows of 12", input: [1, 2, 3, 12], weight: [2, 1, 1, 5], padding: (0, 2),
+                 groups: 2),
         ConvCase(name: "depthwise multiplier 2", input: [2, 2, 5, 5], weight: [4, 1, 3, 3], padding: (1, 1),
                  groups: 2),
         // Eight or more input channels: the input gradient of a stride-1 convolution runs as a
@@ -105,12 +112,12 @@ struct ConvTests {
     }
 
     /// (batch, stride, padding, dilation): a batch of 9 puts several images in each chunk of
-    /// the filter-gradient sums.
+    /// the filter-gradient sums; rows of 11 are written straight into the output at stride 1.
     @Test("separableConv2d equals a depthwise then a pointwise conv2d, in value and in every subset of gradients",
           arguments: [(3, 2, 2, 2), (9, 1, 1, 1), (9, 2, 1, 1)])
     func separableMatchesComposition(batch: Int, stride: Int, padding: Int, dilation: Int) {
         var rng = SeededGenerator(seed: 14)
-        let inputs = [Tensor.randomNormal(shape: [batch, 8, 7, 7], using: &rng),
+        let inputs = [Tensor.randomNormal(shape: [batch, 8, 7, 11], using: &rng),
                       Tensor.randomNormal(shape: [8, 1, 3, 3], using: &rng),
                       Tensor.randomNormal(shape: [5, 8, 1, 1], using: &rng)]
         let fused = { (v: [Variable]) in
