@@ -23,11 +23,18 @@ enum PoolKernels {
                                 for c in 0..<g.inChannels {
                                     let p = n * g.inChannels + c
                                     plan.pad(xb.baseAddress! + p * planeIn, into: padded, fill: -.infinity)
+                                    let o = op.value + p * Ho * Wo, to = tp.value + p * Ho * Wo
+                                    if plan.writesRows {
+                                        for ho in 0..<Ho {
+                                            Stencil.maxArgument(padded + ho * plan.wp, offsets: offs.baseAddress!, taps: offs.count,
+                                                                best: o + ho * Wo, arg: to + ho * Wo, Wo, overlappingTail: true)
+                                        }
+                                        continue
+                                    }
                                     plan.forEachSampledRun { start, count in
                                         Stencil.maxArgument(padded + start, offsets: offs.baseAddress!, taps: offs.count,
                                                             best: best + start, arg: arg + start, count)
                                     }
-                                    let o = op.value + p * Ho * Wo, to = tp.value + p * Ho * Wo
                                     plan.sample(best, into: o)
                                     for ho in 0..<Ho {
                                         let row = arg + ho * g.strideH * plan.wp, dst = to + ho * Wo

@@ -138,11 +138,36 @@ enum Stencil {
     }
 
     /// `best[i] = max_t src[i + offsets[t]]` and `arg[i]` the first tap attaining it (at most 256 taps).
+    /// `overlappingTail` as in ``correlate(_:offsets:weights:taps:bias:_:_:overlappingTail:)``.
     @inline(__always)
     static func maxArgument(_ src: CPtr, offsets: UnsafePointer<Int>, taps: Int, best: Ptr,
-                            arg: UnsafeMutablePointer<UInt8>, _ count: Int) {
+                            arg: UnsafeMutablePointer<UInt8>, _ count: Int, overlappingTail: Bool = false) {
         typealias I = SIMD8<Int32>
+        @inline(__always) func store(_ m: V, _ a: I, at i: Int) {
+            Vector.store(m, best + i)
+            UnsafeMutableRawPointer(arg + i).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: a), as: SIMD8<UInt8>.self)
+        }
         var i = 0
+        if taps == 9 {
+            // 3x3 windows: offsets and tap numbers stay in registers.
+            let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],
+                                                        offsets[5], offsets[6], offsets[7], offsets[8])
+            @inline(__always) func window(at i: Int) {
+                let p = src + i
+                var m = Vector.load(p + o0)
+                var a = I()
+                @inline(__always) func take(_ offset: Int, _ t: Int32) {
+                    let v = Vector.load(p + offset)
+                    let better = v .> m
+                    m.replace(with: v, where: better)
+                    a.replace(with: I(repeating: t), where: better)
+                }
+                take(o1, 1); take(o2, 2); take(o3, 3); take(o4, 4); take(o5, 5); take(o6, 6); take(o7, 7); take(o8, 8)
+                store(m, a, at: i)
+            }
+            while i + 8 <= count { window(at: i); i += 8 }
+            if overlappingTail && count >= 8 && i < count { window(at: count - 8); return }
+        }
         while i + 8 <= count {
             var m = Vector.load(src + offsets[0] + i)
             var a = I()
@@ -152,8 +177,7 @@ enum Stencil {
                 m.replace(with: v, where: better)
                 a.replace(with: I(repeating: Int32(t)), where: better)
             }
-            Vector.store(m, best + i)
-            UnsafeMutableRawPointer(arg + i).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: a), as: SIMD8<UInt8>.self)
+            store(m, a, at: i)
             i += 8
         }
         while i < count {
