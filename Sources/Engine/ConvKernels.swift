@@ -434,7 +434,7 @@ enum ConvKernels {
             negatedOffsets.withUnsafeBufferPointer { offs in
                 for h in 0..<g.height {
                     Stencil.correlate(wide + (h + g.padH) * wp + g.padW, offsets: offs.baseAddress!, weights: weights,
-                                      taps: offs.count, bias: 0, dst + h * g.width, g.width, overlappingTail: true)
+                                      taps: offs.count, bias: 0, dst + h * g.width, g.width)
                 }
             }
         }
@@ -471,7 +471,7 @@ enum ConvKernels {
                 let Wo = g.outWidth
                 for ho in 0..<g.outHeight {
                     Stencil.correlate(padded + ho * wp, offsets: offsets, weights: weights, taps: taps, bias: bias,
-                                      dst + ho * Wo, Wo, overlappingTail: true)
+                                      dst + ho * Wo, Wo)
                 }
                 return
             }

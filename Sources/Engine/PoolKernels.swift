@@ -27,7 +27,7 @@ enum PoolKernels {
                                     if plan.writesRows {
                                         for ho in 0..<Ho {
                                             Stencil.maxArgument(padded + ho * plan.wp, offsets: offs.baseAddress!, taps: offs.count,
-                                                                best: o + ho * Wo, arg: to + ho * Wo, Wo, overlappingTail: true)
+                                                                best: o + ho * Wo, arg: to + ho * Wo, Wo)
                                         }
                                         continue
                                     }

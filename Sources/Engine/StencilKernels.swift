@@ -6,46 +6,29 @@ enum Stencil {
     typealias Ptr = UnsafeMutablePointer<Float>
     typealias CPtr = UnsafePointer<Float>
 
+    /// Calls `body(i)` for the starts of the vectors that cover `0..<count` (at least eight):
+    /// `0, 8, 16, ...` and finally `count - 8`, which may overlap the vector before it. Kernels
+    /// whose outputs depend only on their inputs recompute those few outputs instead of
+    /// finishing one output at a time: rows are short (28 or 14 pixels).
+    @inline(__always)
+    static func forEachVector(_ count: Int, _ body: (Int) -> Void) {
+        var start = 0
+        while start + 8 < count { body(start); start += 8 }
+        body(count - 8)
+    }
+
     /// `dst[i] = bias + sum_t weights[t] * src[i + offsets[t]]` for `i` in `0..<count`
     /// (offsets may be negative when `src` has room before it).
-    ///
-    /// With `overlappingTail` and at least eight outputs, the last partial vector is computed
-    /// as the whole vector ending at `count` (recomputing a few outputs) instead of one output
-    /// at a time: for short rows, such as image rows of 28 or 14 pixels.
     @inline(__always)
     static func correlate(_ src: CPtr, offsets: UnsafePointer<Int>, weights: CPtr, taps: Int, bias: Float,
-                          _ dst: Ptr, _ count: Int, overlappingTail: Bool = false) {
-        var i = 0
-        if overlappingTail && count >= 8 {
-            // Vectors start at 0, 8, ... and finally at count - 8.
-            if taps == 9 {
-                let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],
-                                                            offsets[5], offsets[6], offsets[7], offsets[8])
-                let (w0, w1, w2) = (V(repeating: weights[0]), V(repeating: weights[1]), V(repeating: weights[2]))
-                let (w3, w4, w5) = (V(repeating: weights[3]), V(repeating: weights[4]), V(repeating: weights[5]))
-                let (w6, w7, w8) = (V(repeating: weights[6]), V(repeating: weights[7]), V(repeating: weights[8]))
-                var start = 0
-                while true {
-                    let p = src + start
-                    var a = V(repeating: bias)
-                    a.addProduct(w0, Vector.load(p + o0)); a.addProduct(w1, Vector.load(p + o1))
-                    a.addProduct(w2, Vector.load(p + o2)); a.addProduct(w3, Vector.load(p + o3))
-                    a.addProduct(w4, Vector.load(p + o4)); a.addProduct(w5, Vector.load(p + o5))
-                    a.addProduct(w6, Vector.load(p + o6)); a.addProduct(w7, Vector.load(p + o7))
-                    a.addProduct(w8, Vector.load(p + o8))
-                    Vector.store(a, dst + start)
-                    if start == count - 8 { return }
-                    start = min(start + 8, count - 8)
-                }
+                          _ dst: Ptr, _ count: Int) {
+        if count < 8 {
+            for i in 0..<count {
+                var a = bias
+                for t in 0..<taps { a = a.addingProduct(weights[t], src[offsets[t] + i]) }
+                dst[i] = a
             }
-            var start = 0
-            while true {
-                var a = V(repeating: bias)
-                for t in 0..<taps { a.addProduct(V(repeating: weights[t]), Vector.load(src + offsets[t] + start)) }
-                Vector.store(a, dst + start)
-                if start == count - 8 { return }
-                start = min(start + 8, count - 8)
-            }
+            return
         }
         if taps == 9 {
             // 3x3 windows: offsets and weights stay in registers.
@@ -55,7 +38,7 @@ enum Stencil {
             let (w3, w4, w5) = (V(repeating: weights[3]), V(repeating: weights[4]), V(repeating: weights[5]))
             let (w6, w7, w8) = (V(repeating: weights[6]), V(repeating: weights[7]), V(repeating: weights[8]))
             let b = V(repeating: bias)
-            while i + 8 <= count {
+            forEachVector(count) { i in
                 let p = src + i
                 var a = b
                 a.addProduct(w0, Vector.load(p + o0)); a.addProduct(w1, Vector.load(p + o1))
@@ -64,31 +47,13 @@ enum Stencil {
                 a.addProduct(w6, Vector.load(p + o6)); a.addProduct(w7, Vector.load(p + o7))
                 a.addProduct(w8, Vector.load(p + o8))
                 Vector.store(a, dst + i)
-                i += 8
             }
+            return
         }
-        while i + 16 <= count {
-            var a0 = V(repeating: bias), a1 = a0
-            for t in 0..<taps {
-                let w = V(repeating: weights[t]), p = src + offsets[t] + i
-                a0.addProduct(w, Vector.load(p))
-                a1.addProduct(w, Vector.load(p + 8))
-            }
-            Vector.store(a0, dst + i)
-            Vector.store(a1, dst + i + 8)
-            i += 16
-        }
-        while i + 8 <= count {
+        forEachVector(count) { i in
             var a = V(repeating: bias)
             for t in 0..<taps { a.addProduct(V(repeating: weights[t]), Vector.load(src + offsets[t] + i)) }
             Vector.store(a, dst + i)
-            i += 8
-        }
-        while i < count {
-            var a = bias
-            for t in 0..<taps { a = a.addingProduct(weights[t], src[offsets[t] + i]) }
-            dst[i] = a
-            i += 1
         }
     }
 
@@ -138,60 +103,54 @@ enum Stencil {
     }
 
     /// `best[i] = max_t src[i + offsets[t]]` and `arg[i]` the first tap attaining it (at most 256 taps).
-    /// `overlappingTail` as in ``correlate(_:offsets:weights:taps:bias:_:_:overlappingTail:)``.
     @inline(__always)
     static func maxArgument(_ src: CPtr, offsets: UnsafePointer<Int>, taps: Int, best: Ptr,
-                            arg: UnsafeMutablePointer<UInt8>, _ count: Int, overlappingTail: Bool = false) {
-        typealias I = SIMD8<Int32>
-        @inline(__always) func store(_ m: V, _ a: I, at i: Int) {
-            Vector.store(m, best + i)
-            UnsafeMutableRawPointer(arg + i).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: a), as: SIMD8<UInt8>.self)
+                            arg: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        if count < 8 {
+            for i in 0..<count {
+                var m = src[offsets[0] + i]
+                var a = 0
+                for t in 1..<taps where src[offsets[t] + i] > m { m = src[offsets[t] + i]; a = t }
+                best[i] = m
+                arg[i] = UInt8(truncatingIfNeeded: a)
+            }
+            return
         }
-        var i = 0
+        // Tap numbers are tracked as floats, so that the comparison masks select them directly.
+        // Adding 2^23 puts a small whole number in the low bits of the float's pattern, which
+        // converts it without a rounding call.
+        @inline(__always) func store(_ m: V, _ a: V, at i: Int) {
+            Vector.store(m, best + i)
+            let bits = unsafeBitCast(a + V(repeating: 8_388_608), to: SIMD8<UInt32>.self)
+            UnsafeMutableRawPointer(arg + i).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: bits), as: SIMD8<UInt8>.self)
+        }
         if taps == 9 {
-            // 3x3 windows: offsets and tap numbers stay in registers.
+            // 3x3 windows: offsets stay in registers.
             let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],
                                                         offsets[5], offsets[6], offsets[7], offsets[8])
-            @inline(__always) func window(at i: Int) {
+            forEachVector(count) { i in
                 let p = src + i
-                var m = Vector.load(p + o0)
-                var a = I()
-                @inline(__always) func take(_ offset: Int, _ t: Int32) {
-                    let v = Vector.load(p + offset)
-                    let better = v .> m
-                    m.replace(with: v, where: better)
-                    a.replace(with: I(repeating: t), where: better)
-                }
-                take(o1, 1); take(o2, 2); take(o3, 3); take(o4, 4); take(o5, 5); take(o6, 6); take(o7, 7); take(o8, 8)
+                var m = Vector.load(p + o0), a = V()
+                var v = Vector.load(p + o1); a.replace(with: 1, where: v .> m); m = pointwiseMax(m, v)
+                v = Vector.load(p + o2); a.replace(with: 2, where: v .> m); m = pointwiseMax(m, v)
+                v = Vector.load(p + o3); a.replace(with: 3, where: v .> m); m = pointwiseMax(m, v)
+                v = Vector.load(p + o4); a.replace(with: 4, where: v .> m); m = pointwiseMax(m, v)
+                v = Vector.load(p + o5); a.replace(with: 5, where: v .> m); m = pointwiseMax(m, v)
+                v = Vector.load(p + o6); a.replace(with: 6, where: v .> m); m = pointwiseMax(m, v)
+                v = Vector.load(p + o7); a.replace(with: 7, where: v .> m); m = pointwiseMax(m, v)
+                v = Vector.load(p + o8); a.replace(with: 8, where: v .> m); m = pointwiseMax(m, v)
                 store(m, a, at: i)
             }
-            while i + 8 <= count { window(at: i); i += 8 }
-            if overlappingTail && count >= 8 && i < count { window(at: count - 8); return }
+            return
         }
-        while i + 8 <= count {
-            var m = Vector.load(src + offsets[0] + i)
-            var a = I()
+        forEachVector(count) { i in
+            var m = Vector.load(src + offsets[0] + i), a = V()
             for t in 1..<taps {
                 let v = Vector.load(src + offsets[t] + i)
-                let better = v .> m
-                m.replace(with: v, where: better)
-                a.replace(with: I(repeating: Int32(t)), where: better)
+                a.replace(with: Float(t), where: v .> m)
+                m = pointwiseMax(m, v)
             }
             store(m, a, at: i)
-            i += 8
-        }
-        while i < count {
-            var m = src[offsets[0] + i]
-            var a: Int32 = 0
-            for t in 1..<taps {
-                let v = src[offsets[t] + i]
-                let better = v > m
-                m = better ? v : m
-                a = better ? Int32(t) : a
-            }
-            best[i] = m
-            arg[i] = UInt8(truncatingIfNeeded: a)
-            i += 1
         }
     }
 }
