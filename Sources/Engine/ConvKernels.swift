@@ -330,8 +330,10 @@ enum ConvKernels {
     /// Depthwise convolutions work on one zero-padded plane at a time: with the plane stored
     /// row-major at padded width `Wp`, every kernel tap is a fixed offset, and all taps of a
     /// "wide" stride-1 output of `Ho1 x Wp` elements (columns past the valid width are scratch)
-    /// are computed in one pass (see ``Stencil``). Strided convolutions sample that output;
-    /// their backward passes scatter the output gradient into the wide grid first.
+    /// are computed in one pass (see ``Stencil``). At stride 1 with rows of eight or more, each
+    /// output row is computed straight into its place instead (``writesRows``). Strided
+    /// convolutions sample the wide output; backward passes scatter the output gradient into
+    /// the wide grid first.
     struct DepthwisePlan {
         let g: ConvGeometry
         let hp: Int, wp: Int, ho1: Int
