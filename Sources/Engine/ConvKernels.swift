@@ -483,7 +483,7 @@ enum ConvKernels {
             sample(wide, into: dst)
         }
 
-        /// Scratch for ``backward(dy:x:weights:offsets:scratch:dx:filterGradient:)``.
+        /// Scratch for ``backward(dy:paddedInput:weights:offsets:scratch:dx:filterGradient:)``.
         struct BackwardScratch {
             let padded: UnsafeMutablePointer<Float>, wide: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>
         }

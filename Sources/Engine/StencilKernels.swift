@@ -6,17 +6,6 @@ enum Stencil {
     typealias Ptr = UnsafeMutablePointer<Float>
     typealias CPtr = UnsafePointer<Float>
 
-    /// Calls `body(i)` for the starts of the vectors that cover `0..<count` (at least eight):
-    /// `0, 8, 16, ...` and finally `count - 8`, which may overlap the vector before it. Kernels
-    /// whose outputs depend only on their inputs recompute those few outputs instead of
-    /// finishing one output at a time: rows are short (28 or 14 pixels).
-    @inline(__always)
-    static func forEachVector(_ count: Int, _ body: (Int) -> Void) {
-        var start = 0
-        while start + 8 < count { body(start); start += 8 }
-        body(count - 8)
-    }
-
     /// `dst[i] = bias + sum_t weights[t] * src[i + offsets[t]]` for `i` in `0..<count`
     /// (offsets may be negative when `src` has room before it).
     @inline(__always)
@@ -38,7 +27,7 @@ enum Stencil {
             let (w3, w4, w5) = (V(repeating: weights[3]), V(repeating: weights[4]), V(repeating: weights[5]))
             let (w6, w7, w8) = (V(repeating: weights[6]), V(repeating: weights[7]), V(repeating: weights[8]))
             let b = V(repeating: bias)
-            forEachVector(count) { i in
+            Vector.forEachVector(count) { i in
                 let p = src + i
                 var a = b
                 a.addProduct(w0, Vector.load(p + o0)); a.addProduct(w1, Vector.load(p + o1))
@@ -50,7 +39,7 @@ enum Stencil {
             }
             return
         }
-        forEachVector(count) { i in
+        Vector.forEachVector(count) { i in
             var a = V(repeating: bias)
             for t in 0..<taps { a.addProduct(V(repeating: weights[t]), Vector.load(src + offsets[t] + i)) }
             Vector.store(a, dst + i)
@@ -128,7 +117,7 @@ enum Stencil {
             // 3x3 windows: offsets stay in registers.
             let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],
                                                         offsets[5], offsets[6], offsets[7], offsets[8])
-            forEachVector(count) { i in
+            Vector.forEachVector(count) { i in
                 let p = src + i
                 var m = Vector.load(p + o0), a = V()
                 var v = Vector.load(p + o1); a.replace(with: 1, where: v .> m); m = pointwiseMax(m, v)
@@ -143,7 +132,7 @@ enum Stencil {
             }
             return
         }
-        forEachVector(count) { i in
+        Vector.forEachVector(count) { i in
             var m = Vector.load(src + offsets[0] + i), a = V()
             for t in 1..<taps {
                 let v = Vector.load(src + offsets[t] + i)

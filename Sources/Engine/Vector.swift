@@ -121,13 +121,21 @@ enum Vector {
         while i < n { y[i] = b.addingProduct(a, x[i]); i += 1 }
     }
 
+    /// Calls `body(i)` for the starts of the vectors that cover `0..<count` (at least eight):
+    /// `0, 8, 16, ...` and finally `count - 8`, which may overlap the vector before it. Kernels
+    /// whose outputs depend only on their inputs recompute those few outputs instead of
+    /// finishing one output at a time: image rows are short (28 or 14 pixels).
+    @inline(__always) static func forEachVector(_ count: Int, _ body: (Int) -> Void) {
+        var start = 0
+        while start + 8 < count { body(start); start += 8 }
+        body(count - 8)
+    }
+
     /// `y[i] = x[i]` for one image row: whole vectors only, the last one overlapping the one
     /// before (no scalar tail) when the row is at least a vector wide.
     @inline(__always) static func copyRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         if n >= 8 {
-            var i = 0
-            while i + 8 <= n { store(load(x + i), y + i); i += 8 }
-            if i < n { store(load(x + n - 8), y + n - 8) }
+            forEachVector(n) { i in store(load(x + i), y + i) }
         } else if n >= 4 {
             let raw = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
             raw.1.storeBytes(of: raw.0.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
