@@ -144,7 +144,7 @@ enum ConvKernels {
 
     // MARK: Dense and grouped
 
-    static func forward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: Int) -> Tensor {
+    static func forward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         if g.isDepthwise { return depthwiseForward(x: x, weight: weight, bias: bias, g, threads: threads) }
         let planeOut = g.outHeight * g.outWidth
         let K = g.patchSize, Mg = g.groupOutChannels
@@ -206,7 +206,7 @@ enum ConvKernels {
     }
 
     /// Gradient with respect to the input (depthwise convolutions use ``depthwiseBackward(dy:x:weight:_:threads:)``).
-    static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
+    static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         if let (t, flipped) = transposedForward(g, weight: weight) {
             return forward(x: dy, weight: flipped, bias: nil, t, threads: threads)
         }
@@ -244,7 +244,7 @@ enum ConvKernels {
 
     /// Gradient with respect to the weights, summed over the batch in a fixed chunk order
     /// (depthwise convolutions use ``depthwiseBackward(dy:x:weight:_:threads:)``).
-    static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
+    static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
         let chunks = reductionChunks(g.batch)
@@ -284,7 +284,7 @@ enum ConvKernels {
     }
 
     /// Gradient with respect to a per-channel bias: the sum over batch and space.
-    static func backwardBias(dy: Tensor, channels: Int, threads: Int) -> Tensor {
+    static func backwardBias(dy: Tensor, channels: Int, threads: KernelThreads) -> Tensor {
         let n = dy.shape[0], plane = dy.count / max(n * channels, 1)
         var db = [Float](repeating: 0, count: channels)
         dy.data.withUnsafeBufferPointer { d in
@@ -517,7 +517,7 @@ enum ConvKernels {
         }
     }
 
-    static func depthwiseForward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: Int) -> Tensor {
+    static func depthwiseForward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         let plan = DepthwisePlan(g)
         let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
         let taps = plan.offsets.count
@@ -548,7 +548,7 @@ enum ConvKernels {
     /// the padded input; computed when `x` is given). Filter sums run over fixed chunks of
     /// images, combined in order, so the result is independent of threads.
     static func depthwiseBackward(dy: Tensor, x: Tensor?, weight: Tensor?, _ g: ConvGeometry,
-                                  threads: Int) -> (dx: Tensor?, dw: Tensor?) {
+                                  threads: KernelThreads) -> (dx: Tensor?, dw: Tensor?) {
         let plan = DepthwisePlan(g)
         let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
         let taps = plan.offsets.count, C = g.inChannels

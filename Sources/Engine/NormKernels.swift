@@ -1,7 +1,7 @@
 /// Batch normalisation over (N, H, W) per channel, in training and inference form.
 enum NormKernels {
     /// Per-channel batch mean and biased variance.
-    static func statistics(_ x: Tensor, threads: Int) -> (mean: [Float], variance: [Float]) {
+    static func statistics(_ x: Tensor, threads: KernelThreads) -> (mean: [Float], variance: [Float]) {
         let (n, c) = (x.shape[0], x.shape[1])
         let plane = x.count / max(n * c, 1)
         var mean = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
@@ -31,7 +31,7 @@ enum NormKernels {
     }
 
     /// `y = x * scale + shift` per channel (`shift` already holds `beta - mean * scale`).
-    static func affine(_ x: Tensor, scale: [Float], shift: [Float], threads: Int) -> Tensor {
+    static func affine(_ x: Tensor, scale: [Float], shift: [Float], threads: KernelThreads) -> Tensor {
         let (n, c) = (x.shape[0], x.shape[1])
         let plane = x.count / max(n * c, 1)
         return Tensor(uninitializedShape: x.shape) { yb in
@@ -58,7 +58,7 @@ enum NormKernels {
     /// output gradient is `dy` with sample `i` scaled by `sampleScales[i]`, when given.
     /// - Returns: `dx`, and the per-channel `sum(dy * xhat)` and `sum(dy)` (the affine gradients).
     static func backward(dy: Tensor, sampleScales: [Float]? = nil, normalizing x: Tensor, mean: [Float], scale: [Float],
-                         invstd: [Float], gamma: [Float]?, threads: Int) -> (dx: Tensor, dGamma: [Float], dBeta: [Float]) {
+                         invstd: [Float], gamma: [Float]?, threads: KernelThreads) -> (dx: Tensor, dGamma: [Float], dBeta: [Float]) {
         let (n, c) = (x.shape[0], x.shape[1])
         let plane = x.count / max(n * c, 1)
         let m = Float(n * plane)

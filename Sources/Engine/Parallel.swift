@@ -1,10 +1,19 @@
 import Dispatch
 
-/// Runs `body(i)` for `i` in `0..<count` on up to `threads` threads.
+/// Runs `body(i)` for `i` in `0..<count` with the kernel threads of a tape.
 ///
 /// Work items are distributed round-robin; callers only use it for items that write disjoint
 /// memory or partial results that are later combined in a fixed order, so results never depend
 /// on the thread count.
+@inline(__always)
+func parallelFor(_ count: Int, threads: KernelThreads, _ body: (Int) -> Void) {
+    switch threads.kind {
+    case .fixed(let n): parallelFor(count, threads: n, body)
+    case .team(let team): team.parallelFor(count, body)
+    }
+}
+
+/// Runs `body(i)` for `i` in `0..<count` on up to `threads` threads of the system's pool.
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     if threads <= 1 || count <= 1 {

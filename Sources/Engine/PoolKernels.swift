@@ -6,7 +6,7 @@
 enum PoolKernels {
     /// Max pooling (padding never wins). Also returns, per output, the window tap (row-major)
     /// of the first input that attains the maximum, so the backward pass scatters directly.
-    static func maxForward(_ x: Tensor, _ g: ConvGeometry, threads: Int) -> (Tensor, [UInt8]) {
+    static func maxForward(_ x: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> (Tensor, [UInt8]) {
         precondition(g.kernelH * g.kernelW <= 256, "maxPool: window of \(g.kernelH)x\(g.kernelW) is too large")
         let plan = ConvKernels.DepthwisePlan(g)
         let (Ho, Wo, planeIn) = (g.outHeight, g.outWidth, g.height * g.width)
@@ -51,7 +51,7 @@ enum PoolKernels {
     }
 
     /// Adds each output gradient to the input its window's winning tap points at.
-    static func maxBackward(_ dy: Tensor, taps: [UInt8], _ g: ConvGeometry, threads: Int) -> Tensor {
+    static func maxBackward(_ dy: Tensor, taps: [UInt8], _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         let plan = ConvKernels.DepthwisePlan(g)
         let (Ho, Wo, H, W) = (g.outHeight, g.outWidth, g.height, g.width)
         return Tensor(uninitializedShape: [g.batch, g.inChannels, H, W]) { xb in
@@ -94,7 +94,7 @@ enum PoolKernels {
 
     /// Average pooling with padding excluded from the divisor: a depthwise filter of ones,
     /// then each output divided by its window's in-bounds count.
-    static func avgForward(_ x: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
+    static func avgForward(_ x: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         let ones = Tensor(shape: [g.inChannels, 1, g.kernelH, g.kernelW], repeating: 1)
         var y = ConvKernels.depthwiseForward(x: x, weight: ones, bias: nil, g, threads: threads)
         let inv = inverseWindowCounts(g), plane = inv.count
@@ -112,7 +112,7 @@ enum PoolKernels {
         return y
     }
 
-    static func avgBackward(_ dy: Tensor, _ g: ConvGeometry, threads: Int) -> Tensor {
+    static func avgBackward(_ dy: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         let plan = ConvKernels.DepthwisePlan(g)
         let (Ho, Wo, H, W) = (g.outHeight, g.outWidth, g.height, g.width)
         let inv = inverseWindowCounts(g)

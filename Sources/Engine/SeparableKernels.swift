@@ -9,7 +9,7 @@
 extension ConvKernels {
     /// `pointwise(depthwise(x))` for depthwise geometry `gd` and pointwise geometry `gp`.
     static func separableForward(x: Tensor, depthwise wd: Tensor, pointwise wp: Tensor, _ gd: ConvGeometry,
-                                 _ gp: ConvGeometry, threads: Int) -> Tensor {
+                                 _ gp: ConvGeometry, threads: KernelThreads) -> Tensor {
         let plan = DepthwisePlan(gd)
         let (C, O, taps) = (gd.inChannels, gp.outChannels, plan.offsets.count)
         let (planeIn, plane) = (gd.height * gd.width, gd.outHeight * gd.outWidth)
@@ -46,7 +46,7 @@ extension ConvKernels {
     static func separableBackward(dy: Tensor, x: Tensor?, depthwise wd: Tensor, pointwise wp: Tensor,
                                   _ gd: ConvGeometry, _ gp: ConvGeometry,
                                   needInput: Bool, needDepthwise: Bool, needPointwise: Bool,
-                                  threads: Int) -> (dx: Tensor?, depthwise: Tensor?, pointwise: Tensor?) {
+                                  threads: KernelThreads) -> (dx: Tensor?, depthwise: Tensor?, pointwise: Tensor?) {
         let plan = DepthwisePlan(gd)
         let (C, O, taps) = (gd.inChannels, gp.outChannels, plan.offsets.count)
         let (planeIn, plane) = (gd.height * gd.width, gd.outHeight * gd.outWidth)

@@ -15,7 +15,7 @@
 /// ```
 public final class Tape {
     /// Threads that kernels may use inside one operation (results do not depend on it).
-    public let threads: Int
+    public let threads: KernelThreads
 
     /// Adds the contribution of a node's output gradient to its inputs' gradients. The
     /// gradient is `dy` with sample `n` (along the first axis) scaled by `scales[n]`, when
@@ -34,9 +34,9 @@ public final class Tape {
 
     /// Creates an empty tape.
     ///
-    /// - Parameter threads: threads each kernel may use (1 when tasks run in parallel).
-    public init(threads: Int = 1) {
-        precondition(threads >= 1, "Tape: threads must be at least 1, got \(threads)")
+    /// - Parameter threads: threads each kernel may use: a fixed number, or the idle threads of
+    ///   the ``ThreadTeam`` that runs the tape's task.
+    public init(threads: KernelThreads = 1) {
         self.threads = threads
     }
 

@@ -63,16 +63,16 @@ public func metaTest(runner: TaskRunner, meta: ModelState, weightOptimizer: Adam
     let outcomes = try communicator.distributedMap(
         tasks, what: "meta-test results", encode: TestResult.encode, decode: { bytes, _ in try TestResult(decoding: bytes) }
     ) { mine -> [TestResult] in
-        let workers = max(1, min(threads, mine.count))
-        let kernelThreads = max(1, threads / workers)
         let done = AtomicCounter()
-        return concurrentMap(mine.count, threads: workers) { k -> TestResult in
-            let i = mine[k]
-            var g = drawn[i].1
-            let o = runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTesting, queryGradients: false,
-                               generator: &g, kernelThreads: kernelThreads)
-            progress?(done.increment(), mine.count)
-            return TestResult(accuracy: o.queryAccuracy, genotype: o.pruned.genotype, activeWeights: o.pruned.activeWeights)
+        return ThreadTeam.with(threads: threads) { team in
+            team.map(mine.count) { k -> TestResult in
+                let i = mine[k]
+                var g = drawn[i].1
+                let o = runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTesting, queryGradients: false,
+                                   generator: &g, kernelThreads: .shared(team))
+                progress?(done.increment(), mine.count)
+                return TestResult(accuracy: o.queryAccuracy, genotype: o.pruned.genotype, activeWeights: o.pruned.activeWeights)
+            }
         }
     }
     return EvaluationReport(accuracies: outcomes.map(\.accuracy), genotypes: outcomes.map(\.genotype),

@@ -29,7 +29,8 @@ public struct IterationMetrics: Sendable {
 /// Meta-training: meta-batches of tasks adapted in parallel, combined by a meta-learner.
 ///
 /// Per meta-iteration, tasks and one random stream per task are drawn in order from the
-/// training generator; the tasks then run on up to `threads` workers, each from the same
+/// training generator; the tasks then run on a ``ThreadTeam`` of `threads` threads (threads
+/// without a task of their own help the running tasks' kernels), each from the same
 /// meta-state and inner-optimizer state; the meta-learner reduces their outcomes in task
 /// order, and the inner optimizers carried forward are the mean of the tasks' states. The
 /// result is therefore bit-identical for any thread count.
@@ -92,13 +93,13 @@ public struct MetaTrainer: Sendable {
                 try TaskOutcome(restoring: try TensorArchive(decoding: bytes, source: "task \(i)"), start: start)
             }
         ) { mine -> [TaskOutcome] in
-            let workers = max(1, min(threads, mine.count))
-            let kernelThreads = max(1, threads / workers)
-            return concurrentMap(mine.count, threads: workers) { k -> TaskOutcome in
-                let i = mine[k]
-                var g = drawn[i].1
-                return runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTraining,
-                                  queryGradients: needsGradients, generator: &g, kernelThreads: kernelThreads)
+            ThreadTeam.with(threads: threads) { team in
+                team.map(mine.count) { k -> TaskOutcome in
+                    let i = mine[k]
+                    var g = drawn[i].1
+                    return runner.run(from: start, task: drawn[i].0, loop: loop, phase: .metaTraining,
+                                      queryGradients: needsGradients, generator: &g, kernelThreads: .shared(team))
+                }
             }
         }
         metaLearner.update(&state.meta, outcomes: outcomes, updateArchitecture: !warmup)

@@ -34,7 +34,7 @@ public protocol Pruner: Sendable {
     func settings(step: Int, loop: InnerLoop, phase: TaskPhase) -> ArchitectureSettings
     /// Produces the network that scores the task after adaptation; may train it further.
     func prune(_ network: SearchNetwork, state: inout TaskState, task: FewShotTask, loop: InnerLoop,
-               phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: Int) -> PrunedArchitecture
+               phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: KernelThreads) -> PrunedArchitecture
 }
 
 /// Soft pruning (MetaNAS): the temperature anneals inside every task and operations or input
@@ -56,7 +56,7 @@ public struct SoftPruner: Pruner {
     }
 
     public func prune(_ network: SearchNetwork, state: inout TaskState, task: FewShotTask, loop: InnerLoop,
-                      phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: Int) -> PrunedArchitecture {
+                      phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: KernelThreads) -> PrunedArchitecture {
         var s = settings(step: loop.steps, loop: loop, phase: phase)
         s.temperature = loop.finalTemperature
         let plan = network.plan(architecture: state.model.architecture, settings: s)
@@ -79,7 +79,7 @@ public struct HardPruner: Pruner {
     }
 
     public func prune(_ network: SearchNetwork, state: inout TaskState, task: FewShotTask, loop: InnerLoop,
-                      phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: Int) -> PrunedArchitecture {
+                      phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: KernelThreads) -> PrunedArchitecture {
         let genotype = network.genotype(architecture: state.model.architecture)
         // The genotype comes from this network, so its operations and inputs always fit.
         let fixed: (Tape) -> MixingWeights = { tape in try! network.fixedMixing(genotype, on: tape) }

@@ -16,7 +16,7 @@ public protocol TaskLearner: Sendable {
     /// The catalog name, e.g. `darts`.
     var name: String { get }
     func adapt(_ network: SearchNetwork, state: inout TaskState, task: FewShotTask, loop: InnerLoop,
-               pruner: any Pruner, phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: Int) -> AdaptationLog
+               pruner: any Pruner, phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: KernelThreads) -> AdaptationLog
 }
 
 /// DARTS as the task learner, first order: each inner step takes one architecture step on one
@@ -37,7 +37,7 @@ public struct DARTSTaskLearner: TaskLearner {
     public init() {}
 
     public func adapt(_ network: SearchNetwork, state: inout TaskState, task: FewShotTask, loop: InnerLoop,
-                      pruner: any Pruner, phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: Int) -> AdaptationLog {
+                      pruner: any Pruner, phase: TaskPhase, generator: inout SeededGenerator, kernelThreads: KernelThreads) -> AdaptationLog {
         var log = AdaptationLog()
         for s in 0..<loop.steps {
             let settings = pruner.settings(step: s, loop: loop, phase: phase)

@@ -31,7 +31,7 @@ public struct TaskRunner: Sendable {
     ///
     /// - Parameter queryGradients: also compute query-set gradients at the adapted parameters.
     public func run(from start: TaskState, task: FewShotTask, loop: InnerLoop, phase: TaskPhase,
-                    queryGradients: Bool, generator: inout SeededGenerator, kernelThreads: Int) -> TaskOutcome {
+                    queryGradients: Bool, generator: inout SeededGenerator, kernelThreads: KernelThreads) -> TaskOutcome {
         var state = start
         let log = learner.adapt(network, state: &state, task: task, loop: loop, pruner: pruner, phase: phase,
                                 generator: &generator, kernelThreads: kernelThreads)

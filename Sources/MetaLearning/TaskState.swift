@@ -48,7 +48,7 @@ public struct StepResult {
 public func evaluateStep(_ network: SearchNetwork, model: ModelState, images: Tensor, labels: [Int],
                          settings: ArchitectureSettings, fixed genotypeMixing: ((Tape) -> MixingWeights)? = nil,
                          trainWeights: Bool, trainArchitecture: Bool, dropPathKeep: Float,
-                         generator: inout SeededGenerator, kernelThreads: Int) -> StepResult {
+                         generator: inout SeededGenerator, kernelThreads: KernelThreads) -> StepResult {
     let tape = Tape(threads: kernelThreads)
     let ctx = ForwardContext(tape: tape, weights: model.weights.bind(to: tape, trainable: trainWeights),
                              buffers: model.buffers, training: true, dropPathKeep: dropPathKeep, generator: generator)

@@ -112,6 +112,7 @@ struct BenchCommand: Command {
         ]
         var lines: [(String, Double)] = []
         var g = SeededGenerator(seed: 7)
+        ThreadTeam.with(threads: threads) { team in
         for c in cases {
             let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
             let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
@@ -119,7 +120,7 @@ struct BenchCommand: Command {
             /// Best time of a forward pass, with gradients for the input and/or the weight.
             func time(dx: Bool, dw: Bool) -> Double {
                 best {
-                    let tape = Tape(threads: threads)
+                    let tape = Tape(threads: .shared(team))
                     let xv = dx ? tape.parameter(x) : tape.constant(x), wv = dw ? tape.parameter(w) : tape.constant(w)
                     let y = xv.conv2d(wv, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
                     flops = 2 * Double(y.value.count * (c.cin / c.groups) * c.k.0 * c.k.1)
@@ -131,6 +132,7 @@ struct BenchCommand: Command {
             let total = 3 * flops / (fwd + dx + dw) / 1e9
             lines.append((row([c.name, fmt(fwd * 1e3, 2), fmt(flops / fwd / 1e9, 1), fmt(dx * 1e3, 2), fmt(dw * 1e3, 2),
                                fmt(2 * flops / (dx + dw) / 1e9, 1), fmt(total, 1)]), total))
+        }
         }
         peak = max(peak, measureSgemmPeak(size: 1024, threads: threads, repetitions: 10))
         print("sgemm peak (1024^3, \(threads) thread\(threads == 1 ? "" : "s"), best before and after): \(fmt(peak, 1)) GFLOP/s")
@@ -149,16 +151,17 @@ struct BenchCommand: Command {
         let flops = net.forwardFLOPs(plan: plan, batch: 20)
         print("reference supernet: \(net.weights.scalarCount) weights, \(net.architecture.scalarCount) architecture parameters; "
               + "\(net.activeWeightCount(plan: plan)) active at initialisation")
-        func pass(backward: Bool) {
-            let tape = Tape(threads: threads)
+        func pass(backward: Bool, team: ThreadTeam) {
+            let tape = Tape(threads: .shared(team))
             let ctx = ForwardContext(tape: tape, weights: net.weights.bind(to: tape, trainable: backward),
                                      buffers: net.buffers, training: true, dropPathKeep: 0.8, generator: SeededGenerator(seed: 3))
             let arch = net.architecture.bind(to: tape, trainable: backward)
             let loss = net.logits(tape.constant(x), architecture: arch, settings: settings, ctx).crossEntropy(labels: labels)
             if backward { _ = tape.gradients(of: loss) }
         }
-        let fwd = best { pass(backward: false) }
-        let both = best { pass(backward: true) }
+        let (fwd, both) = ThreadTeam.with(threads: threads) { team in
+            (best { pass(backward: false, team: team) }, best { pass(backward: true, team: team) })
+        }
         print("batch 20, \(threads) thread(s), forward conv+linear FLOPs \(fmt(flops / 1e9, 2)) G")
         print("forward:          \(fmt(fwd * 1e3, 1)) ms  \(fmt(flops / fwd / 1e9, 1)) GFLOP/s")
         print("forward+backward: \(fmt(both * 1e3, 1)) ms  \(fmt(3 * flops / both / 1e9, 1)) GFLOP/s (backward counted as 2x forward)")

@@ -11,7 +11,7 @@ struct DeterminismTests {
 
     /// A small network over a batch of 6 (so weight gradients are reduced over several chunks):
     /// dense, depthwise, pointwise and grouped convolutions, batch norm, both poolings, a linear head.
-    static func evaluate(threads: Int) -> Run {
+    static func evaluate(threads: KernelThreads) -> Run {
         var rng = SeededGenerator(seed: 71)
         let tape = Tape(threads: threads)
         let x = tape.parameter(.randomNormal(shape: [6, 4, 8, 8], using: &rng))
@@ -49,6 +49,13 @@ struct DeterminismTests {
             #expect(a.data == b.data, "gradient \(k) \(a.shape) differs: max \(a.maxAbsDifference(b))")
         }
         #expect(one.gradients.allSatisfy { g in g.data.contains { $0 != 0 } }, "every parameter receives a gradient")
+    }
+
+    @Test("A shared thread team gives the same values and gradients as 1 thread", arguments: [2, 3])
+    func sharedTeam(threads: Int) {
+        let one = Self.evaluate(threads: 1)
+        let team = ThreadTeam.with(threads: threads) { team in Self.evaluate(threads: .shared(team)) }
+        #expect(one == team)
     }
 
     @Test("Repeating an evaluation with 2 threads reproduces it exactly")
