@@ -33,6 +33,20 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Runs `body` over consecutive ranges that together cover `0..<count`, where item `i` spans
+/// `itemSize` elements, in parallel when there is enough work (parts of at least 32K
+/// elements). For element-wise work, whose results do not depend on how it is split.
+@inline(__always)
+func parallelRanges(_ count: Int, itemSize: Int, threads: KernelThreads, _ body: (Range<Int>) -> Void) {
+    let perPart = max(1, (32 << 10) / max(itemSize, 1))
+    let parts = (count + perPart - 1) / perPart
+    guard parts > 1, threads.limit > 1 else {
+        body(0..<count)
+        return
+    }
+    parallelFor(parts, threads: threads) { p in body((p * perPart)..<min(count, (p + 1) * perPart)) }
+}
+
 /// Wraps a value that is shared across threads under a discipline the compiler cannot check
 /// (disjoint writes through raw pointers).
 struct UncheckedBox<T>: @unchecked Sendable {

@@ -91,7 +91,7 @@ public final class Tape {
         precondition(output.tape === self, "gradients(of:): variable belongs to another tape")
         precondition(output.value.count == 1,
                      "gradients(of:): output must have one element, has shape \(output.shape)")
-        var table = GradientTable(needsGradient: needsGradient)
+        var table = GradientTable(needsGradient: needsGradient, threads: threads)
         table.add(output.id, Tensor(shape: output.shape, repeating: 1))
         var result: [Int: Tensor] = [:]
         var i = output.id
@@ -141,7 +141,11 @@ struct GradientTable {
     private var scales: [[Float]?]
     private let needs: [Bool]
 
-    init(needsGradient: [Bool]) {
+    /// Threads for the element-wise work of adding gradients.
+    private let threads: KernelThreads
+
+    init(needsGradient: [Bool], threads: KernelThreads = 1) {
+        self.threads = threads
         needs = needsGradient
         grads = Array(repeating: nil, count: needsGradient.count)
         scales = Array(repeating: nil, count: needsGradient.count)
@@ -170,8 +174,11 @@ struct GradientTable {
         grads[id]!.data.withUnsafeMutableBufferPointer { dst in
             g.data.withUnsafeBufferPointer { src in
                 precondition(dst.count == src.count, "gradient of shape \(g.shape) added to one of \(dst.count) elements")
-                for (n, a) in sampleScales.enumerated() where a != 0 {
-                    Vector.axpy(a, src.baseAddress! + n * per, dst.baseAddress! + n * per, per)
+                let (x, y) = (UncheckedBox(src.baseAddress!), UncheckedBox(dst.baseAddress!))
+                parallelRanges(sampleScales.count, itemSize: per, threads: threads) { samples in
+                    for n in samples where sampleScales[n] != 0 {
+                        Vector.axpy(sampleScales[n], x.value + n * per, y.value + n * per, per)
+                    }
                 }
             }
         }
@@ -189,9 +196,11 @@ struct GradientTable {
             grads[id] = Tensor(uninitializedShape: held.shape) { out in
                 held.data.withUnsafeBufferPointer { hb in
                     g.data.withUnsafeBufferPointer { gb in
-                        for (n, a) in s.enumerated() {
-                            Vector.linear(a, hb.baseAddress! + n * per, 1, gb.baseAddress! + n * per, 0,
-                                          out.baseAddress! + n * per, per)
+                        let (h, x, z) = (UncheckedBox(hb.baseAddress!), UncheckedBox(gb.baseAddress!), UncheckedBox(out.baseAddress!))
+                        parallelRanges(s.count, itemSize: per, threads: threads) { samples in
+                            for n in samples {
+                                Vector.linear(s[n], h.value + n * per, 1, x.value + n * per, 0, z.value + n * per, per)
+                            }
                         }
                     }
                 }
@@ -202,7 +211,10 @@ struct GradientTable {
                 g.data.withUnsafeBufferPointer { src in
                     precondition(dst.count == src.count,
                                  "gradient of shape \(g.shape) added to one of \(dst.count) elements")
-                    Vector.add(src.baseAddress!, dst.baseAddress!, dst.count)
+                    let (x, y) = (UncheckedBox(src.baseAddress!), UncheckedBox(dst.baseAddress!))
+                    parallelRanges(dst.count, itemSize: 1, threads: threads) { r in
+                        Vector.add(x.value + r.lowerBound, y.value + r.lowerBound, r.count)
+                    }
                 }
             }
         }
@@ -214,7 +226,10 @@ struct GradientTable {
         let per = held.count / max(s.count, 1)
         grads[id] = Tensor(uninitializedShape: held.shape) { out in
             held.data.withUnsafeBufferPointer { hb in
-                for (n, a) in s.enumerated() { Vector.affine(a, hb.baseAddress! + n * per, 0, out.baseAddress! + n * per, per) }
+                let (x, z) = (UncheckedBox(hb.baseAddress!), UncheckedBox(out.baseAddress!))
+                parallelRanges(s.count, itemSize: per, threads: threads) { samples in
+                    for n in samples { Vector.affine(s[n], x.value + n * per, 0, z.value + n * per, per) }
+                }
             }
         }
         scales[id] = nil

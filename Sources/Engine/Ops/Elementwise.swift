@@ -30,10 +30,27 @@ func dot(_ a: Tensor, _ b: Tensor) -> Float {
 extension Variable {
     /// `max(x, 0)` element-wise.
     public func relu() -> Variable {
-        let y = map(value) { max($0, 0) }
+        let threads = tape.threads
+        let y = Tensor(uninitializedShape: value.shape) { yb in
+            value.data.withUnsafeBufferPointer { xb in
+                let (x, out) = (UncheckedBox(xb.baseAddress!), UncheckedBox(yb.baseAddress!))
+                parallelRanges(xb.count, itemSize: 1, threads: threads) { r in
+                    for k in r { out.value[k] = max(x.value[k], 0) }
+                }
+            }
+        }
         let xid = id
         return tape.record(y, inputs: [self]) { dy, grads in
-            grads.accumulate(xid, zipMap(dy, y) { d, o in o > 0 ? d : 0 })
+            grads.accumulate(xid, Tensor(uninitializedShape: dy.shape) { gb in
+                dy.data.withUnsafeBufferPointer { db in
+                    y.data.withUnsafeBufferPointer { ob in
+                        let (d, o, g) = (UncheckedBox(db.baseAddress!), UncheckedBox(ob.baseAddress!), UncheckedBox(gb.baseAddress!))
+                        parallelRanges(db.count, itemSize: 1, threads: threads) { r in
+                            for k in r { g.value[k] = o.value[k] > 0 ? d.value[k] : 0 }
+                        }
+                    }
+                }
+            })
         }
     }
 
@@ -146,11 +163,14 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
     let values = inputs.map(\.value)
     let y = Tensor(uninitializedShape: shape) { yb in
         withBaseAddresses(values) { sources in
-            var terms: [(UnsafePointer<Float>, Float)] = []
-            for n in 0..<batch {
-                terms.removeAll(keepingCapacity: true)
-                for k in sources.indices where scales[k]?[n] != 0 { terms.append((sources[k] + n * per, factor(k, n))) }
-                Vector.combine(terms, into: yb.baseAddress! + n * per, per)
+            let out = UncheckedBox(yb.baseAddress!)
+            parallelRanges(batch, itemSize: per * sources.count, threads: weights.tape.threads) { samples in
+                var terms: [(UnsafePointer<Float>, Float)] = []
+                for n in samples {
+                    terms.removeAll(keepingCapacity: true)
+                    for k in sources.indices where scales[k]?[n] != 0 { terms.append((sources[k] + n * per, factor(k, n))) }
+                    Vector.combine(terms, into: out.value + n * per, per)
+                }
             }
         }
     }
