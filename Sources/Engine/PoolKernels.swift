@@ -17,8 +17,9 @@ enum PoolKernels {
                     plan.offsets.withUnsafeBufferPointer { offs in
                         let (op, tp) = (UncheckedBox(ob.baseAddress!), UncheckedBox(tb.baseAddress!))
                         parallelFor(g.batch, threads: threads) { n in
-                            let arg = UnsafeMutablePointer<UInt8>.allocate(capacity: plan.wideCount)
-                            defer { arg.deallocate() }
+                            // Strided pools sample their taps from a wide row of them.
+                            let arg = plan.writesRows ? nil : UnsafeMutablePointer<UInt8>.allocate(capacity: plan.wideCount)
+                            defer { arg?.deallocate() }
                             plan.withScratch { padded, best in
                                 for c in 0..<g.inChannels {
                                     let p = n * g.inChannels + c
@@ -31,13 +32,14 @@ enum PoolKernels {
                                         }
                                         continue
                                     }
+                                    let wide = arg!
                                     plan.forEachSampledRun { start, count in
                                         Stencil.maxArgument(padded + start, offsets: offs.baseAddress!, taps: offs.count,
-                                                            best: best + start, arg: arg + start, count)
+                                                            best: best + start, arg: wide + start, count)
                                     }
                                     plan.sample(best, into: o)
                                     for ho in 0..<Ho {
-                                        let row = arg + ho * g.strideH * plan.wp, dst = to + ho * Wo
+                                        let row = wide + ho * g.strideH * plan.wp, dst = to + ho * Wo
                                         for wo in 0..<Wo { dst[wo] = row[wo * g.strideW] }
                                     }
                                 }
