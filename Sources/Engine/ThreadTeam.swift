@@ -24,8 +24,9 @@ public final class ThreadTeam: @unchecked Sendable {
     /// Threads in the team, the caller of ``map(_:_:)`` included.
     public let threads: Int
 
-    private let taskJob = TeamJob()
-    private let kernelJobs: [TeamJob]
+    /// Job 0 is the task job of ``map(_:_:)``; the others are kernel jobs.
+    private let jobs: TeamJobs
+    private var taskJob: TeamJob { jobs[0] }
     private let stopping = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -46,7 +47,7 @@ public final class ThreadTeam: @unchecked Sendable {
     private init(threads: Int) {
         precondition(threads >= 1, "ThreadTeam: threads must be at least 1, got \(threads)")
         self.threads = threads
-        kernelJobs = (0..<(2 * threads)).map { _ in TeamJob() }
+        jobs = TeamJobs(count: 1 + 2 * threads)
         mutex = .allocate(capacity: 1)
         wake = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -69,6 +70,7 @@ public final class ThreadTeam: @unchecked Sendable {
     }
 
     deinit {
+        jobs.deallocate()
         pthread_cond_destroy(wake)
         pthread_mutex_destroy(mutex)
         wake.deallocate()
@@ -90,9 +92,8 @@ public final class ThreadTeam: @unchecked Sendable {
     /// time per team; kernels inside the items share the team through
     /// ``KernelThreads/shared(_:)``.
     public func map<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
-        precondition(taskJob.owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged,
-                     "ThreadTeam.map: one map at a time per team")
-        defer { taskJob.owned.store(false, ordering: .releasing) }
+        precondition(taskJob.acquire(), "ThreadTeam.map: one map at a time per team")
+        defer { taskJob.release() }
         var results = [T?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { buffer in
             let out = UncheckedBox(buffer.baseAddress!)
@@ -108,13 +109,11 @@ public final class ThreadTeam: @unchecked Sendable {
             return
         }
         run(count, on: job, helpWhileWaiting: false, body)
-        job.owned.store(false, ordering: .releasing)
+        job.release()
     }
 
     private func acquireKernelJob() -> TeamJob? {
-        for job in kernelJobs where job.owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            return job
-        }
+        for j in 1..<jobs.count where jobs[j].acquire() { return jobs[j] }
         return nil
     }
 
@@ -126,7 +125,7 @@ public final class ThreadTeam: @unchecked Sendable {
                 notifySleepers()
                 while job.runOne() {}
                 // Parts taken by helpers may still be running; `body` must outlive them.
-                while job.finished.load(ordering: .acquiring) < count {
+                while job.finished < count {
                     if helpWhileWaiting { _ = helpOnce() }
                 }
                 job.close()
@@ -136,21 +135,24 @@ public final class ThreadTeam: @unchecked Sendable {
 
     /// Runs one part of some open kernel job; false when there was none.
     private func helpOnce() -> Bool {
-        for job in kernelJobs where job.runOne() { return true }
+        for j in 1..<jobs.count where jobs[j].runOne() { return true }
         return false
     }
 
     private var hasWork: Bool {
-        taskJob.hasOpenParts || kernelJobs.contains { $0.hasOpenParts }
+        (0..<jobs.count).contains { jobs[$0].hasOpenParts }
     }
 
     private func helperLoop() {
-        var idleSince = -1.0
+        var idleSince = -1.0, idleScans = 0
         while !stopping.load(ordering: .relaxed) {
             if taskJob.runOne() || helpOnce() {
                 idleSince = -1
                 continue
             }
+            // The clock is read on every 64th empty scan only: a scan is far quicker.
+            idleScans &+= 1
+            guard idleScans & 63 == 0 else { continue }
             let now = monotonicSeconds()
             if idleSince < 0 {
                 idleSince = now
@@ -189,6 +191,29 @@ public final class ThreadTeam: @unchecked Sendable {
     }
 }
 
+/// The jobs of a ``ThreadTeam``, each a 64-byte line of atomic words of its own, so that
+/// threads scanning for work neither count references nor share lines between jobs.
+struct TeamJobs: @unchecked Sendable {
+    let count: Int
+    private let words: UnsafeMutablePointer<Atomic<Int>>
+
+    init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * TeamJob.words * MemoryLayout<Atomic<Int>>.stride,
+                                                   alignment: 64)
+        words = raw.bindMemory(to: Atomic<Int>.self, capacity: count * TeamJob.words)
+        for k in 0..<(count * TeamJob.words) { (words + k).initialize(to: Atomic<Int>(0)) }
+        for j in 0..<count { self[j].close() }
+    }
+
+    subscript(_ j: Int) -> TeamJob { TeamJob(words + j * TeamJob.words) }
+
+    func deallocate() {
+        words.deinitialize(count: count * TeamJob.words)
+        UnsafeMutableRawPointer(words).deallocate()
+    }
+}
+
 /// One job of a ``ThreadTeam``: `parts` calls of a closure that lives on its owner's stack.
 ///
 /// `ticket` holds the job's generation in its high 32 bits and the next unclaimed part in
@@ -196,45 +221,60 @@ public final class ThreadTeam: @unchecked Sendable {
 /// before it writes the next job's part count, so a thread that read a ticket of an earlier
 /// generation can never claim a part: the exchange fails. The owner waits until every
 /// claimed part has finished, so the closure a claimed part points at is alive until then.
-final class TeamJob: @unchecked Sendable {
-    let ticket = Atomic<UInt64>(UInt64(UInt32.max))
-    let parts = Atomic<Int>(0)
-    let body = Atomic<Int>(0)
-    let finished = Atomic<Int>(0)
-    let owned = Atomic<Bool>(false)
-    /// Touched by the owner only.
-    private var generation: UInt64 = 0
+struct TeamJob {
+    static let words = 8
+    private let w: UnsafeMutablePointer<Atomic<Int>>
+    init(_ words: UnsafeMutablePointer<Atomic<Int>>) { w = words }
+
+    // Word 0: ticket; 1: parts; 2: address of the closure; 3: parts finished; 4: owned (0 or 1);
+    // 5: generation, touched by the owner only.
+    private var ticket: UnsafeMutablePointer<Atomic<Int>> { w }
+    private var parts: UnsafeMutablePointer<Atomic<Int>> { w + 1 }
+    private var body: UnsafeMutablePointer<Atomic<Int>> { w + 2 }
+    private var finishedParts: UnsafeMutablePointer<Atomic<Int>> { w + 3 }
+    private var owned: UnsafeMutablePointer<Atomic<Int>> { w + 4 }
+    private var generation: UnsafeMutablePointer<Atomic<Int>> { w + 5 }
+    private static let closed = 0xffff_ffff
+
+    /// Takes the job for the calling thread; false when another thread owns it.
+    func acquire() -> Bool { owned.pointee.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged }
+    func release() { owned.pointee.store(0, ordering: .releasing) }
+
+    var finished: Int { finishedParts.pointee.load(ordering: .acquiring) }
 
     func open(parts count: Int, body pointer: UnsafeRawPointer) {
-        generation &+= 1
-        parts.store(count, ordering: .relaxed)
-        body.store(Int(bitPattern: pointer), ordering: .relaxed)
-        finished.store(0, ordering: .relaxed)
-        ticket.store(generation << 32, ordering: .releasing)
+        precondition(count < Self.closed, "ThreadTeam: \(count) parts are too many for one job")
+        let g = generation.pointee.load(ordering: .relaxed) &+ 1
+        generation.pointee.store(g, ordering: .relaxed)
+        parts.pointee.store(count, ordering: .relaxed)
+        body.pointee.store(Int(bitPattern: pointer), ordering: .relaxed)
+        finishedParts.pointee.store(0, ordering: .relaxed)
+        ticket.pointee.store(g &<< 32, ordering: .releasing)
     }
 
     /// Marks the job closed; only after every part has finished.
     func close() {
-        ticket.store(generation << 32 | UInt64(UInt32.max), ordering: .releasing)
+        ticket.pointee.store(generation.pointee.load(ordering: .relaxed) &<< 32 | Self.closed, ordering: .releasing)
     }
 
     var hasOpenParts: Bool {
-        Int(ticket.load(ordering: .acquiring) & 0xffff_ffff) < parts.load(ordering: .relaxed)
+        ticket.pointee.load(ordering: .acquiring) & Self.closed < parts.pointee.load(ordering: .relaxed)
     }
 
     /// Claims the next part and runs it; false when no part was left.
     func runOne() -> Bool {
-        var t = ticket.load(ordering: .acquiring)
+        var t = ticket.pointee.load(ordering: .acquiring)
         while true {
-            let part = Int(t & 0xffff_ffff)
+            let part = t & Self.closed
             // Read after the ticket: a count of a newer generation means this ticket was closed
             // in between, and then the exchange below fails.
-            guard part < parts.load(ordering: .relaxed) else { return false }
-            let (claimed, current) = ticket.compareExchange(expected: t, desired: t + 1, ordering: .acquiringAndReleasing)
+            guard part < parts.pointee.load(ordering: .relaxed) else { return false }
+            let (claimed, current) = ticket.pointee.compareExchange(expected: t, desired: t + 1,
+                                                                     ordering: .acquiringAndReleasing)
             if claimed {
-                let address = body.load(ordering: .relaxed)
+                let address = body.pointee.load(ordering: .relaxed)
                 invokePart(UnsafeRawPointer(bitPattern: address)!, part)
-                finished.add(1, ordering: .releasing)
+                finishedParts.pointee.add(1, ordering: .releasing)
                 return true
             }
             t = current

@@ -27,12 +27,14 @@ struct ThreadTeamTests {
     /// from a finished job, or claimed twice, shows up as a count other than one.
     @Test("Kernels opened from concurrent tasks run every part exactly once", arguments: [2, 4, 7])
     func kernelsRunEachPartOnce(threads: Int) {
-        let rounds = 300
+        let rounds = 3000
         let failures = ThreadTeam.with(threads: threads) { team in
             team.map(9) { task -> Int in
                 var failed = 0
                 for round in 0..<rounds {
-                    let parts = 1 + (task * 7 + round * 13) % 40
+                    // Small jobs followed by larger ones: a stale claim on a finished small job
+                    // would look valid against the larger job's count.
+                    let parts = round.isMultiple(of: 2) ? 2 + (task + round) % 3 : 8 + (task * 7 + round * 13) % 33
                     let counts = (0..<parts).map { _ in Counter() }
                     var sums = [Int](repeating: 0, count: parts)
                     sums.withUnsafeMutableBufferPointer { buffer in
