@@ -174,7 +174,7 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
             }
         }
     }
-    let ids = inputs.map(\.id), wid = weights.id, wshape = weights.shape
+    let ids = inputs.map(\.id), wid = weights.id, wshape = weights.shape, threads = weights.tape.threads
     let saved = weights.needsGradient ? values : []
     // Each input's gradient is `dy` with per-sample factors: handed on without being written out.
     return weights.tape.record(y, inputs: inputs + [weights], sampleScaledBackward: { dy, incoming, grads in
@@ -182,15 +182,26 @@ public func weightedSum(_ inputs: [Variable], weights: Variable, indices: [Int],
             grads.accumulate(ids[k], dy, sampleScales: (0..<batch).map { n in factor(k, n) * (incoming?[n] ?? 1) })
         }
         grads.accumulate(wid, {
-            var dw = Tensor(shape: wshape)
+            // The per-sample dot products in parallel; then summed in one fixed order.
+            func counts(_ k: Int, _ n: Int) -> Bool { scales[k]?[n] != 0 && incoming?[n] != 0 }
+            var dots = [Float](repeating: 0, count: saved.count * batch)
             dy.data.withUnsafeBufferPointer { db in
-                for (k, v) in saved.enumerated() {
-                    v.data.withUnsafeBufferPointer { vb in
-                        for n in 0..<batch where scales[k]?[n] != 0 && incoming?[n] != 0 {
-                            dw.data[indices[k]] += (scales[k]?[n] ?? 1) * (incoming?[n] ?? 1)
-                                * Vector.dot(db.baseAddress! + n * per, vb.baseAddress! + n * per, per)
+                withBaseAddresses(saved) { sources in
+                    dots.withUnsafeMutableBufferPointer { out in
+                        let (d, o) = (UncheckedBox(db.baseAddress!), UncheckedBox(out.baseAddress!))
+                        parallelRanges(saved.count * batch, itemSize: per, threads: threads) { items in
+                            for q in items {
+                                let (k, n) = q.quotientAndRemainder(dividingBy: batch)
+                                if counts(k, n) { o.value[q] = Vector.dot(d.value + n * per, sources[k] + n * per, per) }
+                            }
                         }
                     }
+                }
+            }
+            var dw = Tensor(shape: wshape)
+            for k in saved.indices {
+                for n in 0..<batch where counts(k, n) {
+                    dw.data[indices[k]] += (scales[k]?[n] ?? 1) * (incoming?[n] ?? 1) * dots[k * batch + n]
                 }
             }
             return dw
