@@ -81,19 +81,6 @@ public func releaseFreeMemory() {
     _ = malloc_trim(0)
 }
 
-/// `body(i)` for `i` in `0..<count` on up to `threads` threads, results in index order.
-///
-/// Each item must be independent (its own tape, its own generator); the output order never
-/// depends on which thread ran what.
-public func concurrentMap<T>(_ count: Int, threads: Int, _ body: (Int) -> T) -> [T] {
-    var results = [T?](repeating: nil, count: count)
-    results.withUnsafeMutableBufferPointer { buffer in
-        let out = UncheckedBox(buffer.baseAddress!)
-        parallelFor(count, threads: threads) { i in out.value[i] = body(i) }
-    }
-    return results.map { $0! }
-}
-
 import Synchronization
 
 /// A thread-safe counter for progress reports from parallel work.

@@ -113,26 +113,26 @@ struct BenchCommand: Command {
         var lines: [(String, Double)] = []
         var g = SeededGenerator(seed: 7)
         ThreadTeam.with(threads: threads) { team in
-        for c in cases {
-            let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
-            let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
-            var flops = 0.0
-            /// Best time of a forward pass, with gradients for the input and/or the weight.
-            func time(dx: Bool, dw: Bool) -> Double {
-                best {
-                    let tape = Tape(threads: .shared(team))
-                    let xv = dx ? tape.parameter(x) : tape.constant(x), wv = dw ? tape.parameter(w) : tape.constant(w)
-                    let y = xv.conv2d(wv, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
-                    flops = 2 * Double(y.value.count * (c.cin / c.groups) * c.k.0 * c.k.1)
-                    if dx || dw { _ = tape.gradients(of: y.sum()) }
+            for c in cases {
+                let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
+                let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
+                var flops = 0.0
+                /// Best time of a forward pass, with gradients for the input and/or the weight.
+                func time(dx: Bool, dw: Bool) -> Double {
+                    best {
+                        let tape = Tape(threads: .shared(team))
+                        let xv = dx ? tape.parameter(x) : tape.constant(x), wv = dw ? tape.parameter(w) : tape.constant(w)
+                        let y = xv.conv2d(wv, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
+                        flops = 2 * Double(y.value.count * (c.cin / c.groups) * c.k.0 * c.k.1)
+                        if dx || dw { _ = tape.gradients(of: y.sum()) }
+                    }
                 }
+                let fwd = time(dx: false, dw: false)
+                let dx = max(time(dx: true, dw: false) - fwd, 1e-9), dw = max(time(dx: false, dw: true) - fwd, 1e-9)
+                let total = 3 * flops / (fwd + dx + dw) / 1e9
+                lines.append((row([c.name, fmt(fwd * 1e3, 2), fmt(flops / fwd / 1e9, 1), fmt(dx * 1e3, 2), fmt(dw * 1e3, 2),
+                                   fmt(2 * flops / (dx + dw) / 1e9, 1), fmt(total, 1)]), total))
             }
-            let fwd = time(dx: false, dw: false)
-            let dx = max(time(dx: true, dw: false) - fwd, 1e-9), dw = max(time(dx: false, dw: true) - fwd, 1e-9)
-            let total = 3 * flops / (fwd + dx + dw) / 1e9
-            lines.append((row([c.name, fmt(fwd * 1e3, 2), fmt(flops / fwd / 1e9, 1), fmt(dx * 1e3, 2), fmt(dw * 1e3, 2),
-                               fmt(2 * flops / (dx + dw) / 1e9, 1), fmt(total, 1)]), total))
-        }
         }
         peak = max(peak, measureSgemmPeak(size: 1024, threads: threads, repetitions: 10))
         print("sgemm peak (1024^3, \(threads) thread\(threads == 1 ? "" : "s"), best before and after): \(fmt(peak, 1)) GFLOP/s")
