@@ -1,33 +1,57 @@
 /// Batch normalisation over (N, H, W) per channel, in training and inference form.
 enum NormKernels {
-    /// Per-channel batch mean and biased variance.
-    static func statistics(_ x: Tensor, threads: KernelThreads) -> (mean: [Float], variance: [Float]) {
+    /// Training-mode normalisation in one sweep per channel: the channel's batch moments, then
+    /// `y = x * scale + shift` with `scale = invstd * gamma` and `shift = beta - mean * scale`,
+    /// written while the channel's planes are still in cache.
+    ///
+    /// - Returns: the output, and per channel the mean, biased variance and `1 / sqrt(var + eps)`.
+    static func normalize(_ x: Tensor, gamma: [Float]?, beta: [Float]?, epsilon: Float, threads: KernelThreads)
+        -> (y: Tensor, mean: [Float], variance: [Float], invstd: [Float]) {
         let (n, c) = (x.shape[0], x.shape[1])
         let plane = x.count / max(n * c, 1)
         var mean = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
-        x.data.withUnsafeBufferPointer { xb in
-            mean.withUnsafeMutableBufferPointer { mb in
-                variance.withUnsafeMutableBufferPointer { vb in
-                    let (mp, vp) = (UncheckedBox(mb.baseAddress!), UncheckedBox(vb.baseAddress!))
-                    parallelFor(c, threads: threads) { ch in
-                        // One pass: moments about the channel's first element (close to the data,
-                        // so the variance does not cancel), summed over planes in double.
-                        let shift = xb[ch * plane]
-                        var s: Double = 0, q: Double = 0
-                        for i in 0..<n {
-                            let (a, b) = Vector.shiftedMoments(xb.baseAddress! + (i * c + ch) * plane, shift, plane)
-                            s += Double(a)
-                            q += Double(b)
+        var invstd = [Float](repeating: 0, count: c)
+        let y = Tensor(uninitializedShape: x.shape) { yb in
+            x.data.withUnsafeBufferPointer { xb in
+                mean.withUnsafeMutableBufferPointer { mb in
+                    variance.withUnsafeMutableBufferPointer { vb in
+                        invstd.withUnsafeMutableBufferPointer { ib in
+                            let (yp, mp, vp, ip) = (UncheckedBox(yb.baseAddress!), UncheckedBox(mb.baseAddress!),
+                                                    UncheckedBox(vb.baseAddress!), UncheckedBox(ib.baseAddress!))
+                            parallelFor(c, threads: threads) { ch in
+                                let (mu, v) = moments(xb.baseAddress!, channel: ch, channels: c, batch: n, plane: plane)
+                                let inv = 1 / (v + epsilon).squareRoot()
+                                let scale = inv * (gamma?[ch] ?? 1)
+                                let shift = (beta?[ch] ?? 0) - mu * scale
+                                for i in 0..<n {
+                                    let at = (i * c + ch) * plane
+                                    Vector.affine(scale, xb.baseAddress! + at, shift, yp.value + at, plane)
+                                }
+                                (mp.value[ch], vp.value[ch], ip.value[ch]) = (mu, v, inv)
+                            }
                         }
-                        let count = Double(n * plane)
-                        let d = s / count
-                        mp.value[ch] = Float(Double(shift) + d)
-                        vp.value[ch] = Float(max(q / count - d * d, 0))
                     }
                 }
             }
         }
-        return (mean, variance)
+        return (y, mean, variance, invstd)
+    }
+
+    /// Mean and biased variance of one channel: moments about the channel's first element
+    /// (close to the data, so the variance does not cancel), summed over planes in double.
+    @inline(__always)
+    private static func moments(_ x: UnsafePointer<Float>, channel ch: Int, channels c: Int, batch n: Int, plane: Int)
+        -> (mean: Float, variance: Float) {
+        let shift = x[ch * plane]
+        var s: Double = 0, q: Double = 0
+        for i in 0..<n {
+            let (a, b) = Vector.shiftedMoments(x + (i * c + ch) * plane, shift, plane)
+            s += Double(a)
+            q += Double(b)
+        }
+        let count = Double(n * plane)
+        let d = s / count
+        return (Float(Double(shift) + d), Float(max(q / count - d * d, 0)))
     }
 
     /// `y = x * scale + shift` per channel (`shift` already holds `beta - mean * scale`).

@@ -13,8 +13,9 @@ struct BenchCommand: Command {
     static let usage = """
         Usage: metanas bench [--suite engine|network|metanas|data|all] [--threads N[,N...]] [--repeat N]
 
-          --suite    engine: the dominant convolutions of the reference network at batch 20,
-                     with the machine's sgemm peak; network: forward and forward+backward of
+          --suite    engine: the dominant convolutions of the reference network at batch 20
+                     (each kernel timed alone: forward, input gradient and filter gradient
+                     from a fixed output gradient), with the machine's sgemm peak; network: forward and forward+backward of
                      the reference supernet at batch 20; metanas: seconds per warm-up and per
                      search meta-iteration (20-way, meta-batch 10, 5 inner steps) and per
                      meta-test task (100 steps), with peak RSS; data: cold and warm load of the
@@ -116,22 +117,14 @@ struct BenchCommand: Command {
             for c in cases {
                 let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
                 let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
-                var flops = 0.0
-                /// Best time of a forward pass, with gradients for the input and/or the weight.
-                func time(dx: Bool, dw: Bool) -> Double {
-                    best {
-                        let tape = Tape(threads: .shared(team))
-                        let xv = dx ? tape.parameter(x) : tape.constant(x), wv = dw ? tape.parameter(w) : tape.constant(w)
-                        let y = xv.conv2d(wv, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
-                        flops = 2 * Double(y.value.count * (c.cin / c.groups) * c.k.0 * c.k.1)
-                        if dx || dw { _ = tape.gradients(of: y.sum()) }
-                    }
-                }
-                let fwd = time(dx: false, dw: false)
-                let dx = max(time(dx: true, dw: false) - fwd, 1e-9), dw = max(time(dx: false, dw: true) - fwd, 1e-9)
-                let total = 3 * flops / (fwd + dx + dw) / 1e9
-                lines.append((row([c.name, fmt(fwd * 1e3, 2), fmt(flops / fwd / 1e9, 1), fmt(dx * 1e3, 2), fmt(dw * 1e3, 2),
-                                   fmt(2 * flops / (dx + dw) / 1e9, 1), fmt(total, 1)]), total))
+                // The shapes above are valid, so this cannot throw.
+                let t = try! timeConvolution(input: x, weight: w, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups,
+                                             threads: .shared(team), repetitions: repetitions, generator: &g)
+                let flops = t.forwardFLOPs
+                let total = 3 * flops / (t.forward + t.inputGradient + t.weightGradient) / 1e9
+                lines.append((row([c.name, fmt(t.forward * 1e3, 2), fmt(flops / t.forward / 1e9, 1),
+                                   fmt(t.inputGradient * 1e3, 2), fmt(t.weightGradient * 1e3, 2),
+                                   fmt(2 * flops / (t.inputGradient + t.weightGradient) / 1e9, 1), fmt(total, 1)]), total))
             }
         }
         peak = max(peak, measureSgemmPeak(size: 1024, threads: threads, repetitions: 10))

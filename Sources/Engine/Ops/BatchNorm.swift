@@ -23,12 +23,9 @@ extension Variable {
         let c = checkedChannels("batchNorm", gamma: gamma, beta: beta)
         let threads = tape.threads
         let x = value
-        let (mean, variance) = NormKernels.statistics(x, threads: threads)
-        let invstd = variance.map { 1 / ($0 + epsilon).squareRoot() }
-        let g = gamma?.value.data, b = beta?.value.data
-        let scale = (0..<c).map { invstd[$0] * (g?[$0] ?? 1) }
-        let shift = (0..<c).map { (b?[$0] ?? 0) - mean[$0] * scale[$0] }
-        let y = NormKernels.affine(x, scale: scale, shift: shift, threads: threads)
+        let g = gamma?.value.data
+        let (y, mean, variance, invstd) = NormKernels.normalize(x, gamma: g, beta: beta?.value.data, epsilon: epsilon,
+                                                                threads: threads)
         let inputs = [self] + [gamma, beta].compactMap { $0 }
         let (xid, gid, bid) = (id, gamma?.id, beta?.id)
         // Without an affine map the output is the normalised input itself: keep it instead of
