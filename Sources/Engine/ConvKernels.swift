@@ -146,6 +146,7 @@ enum ConvKernels {
 
     static func forward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         if g.isDepthwise { return depthwiseForward(x: x, weight: weight, bias: bias, g, threads: threads) }
+        if let line = LineKernel(g) { return line.forward(x: x, weight: weight, bias: bias, threads: threads) }
         let planeOut = g.outHeight * g.outWidth
         let K = g.patchSize, Mg = g.groupOutChannels
         return Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
@@ -245,6 +246,7 @@ enum ConvKernels {
     /// Gradient with respect to the weights, summed over the batch in a fixed chunk order
     /// (depthwise convolutions use ``depthwiseBackward(dy:x:weight:_:threads:)``).
     static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
+        if let line = LineKernel(g) { return line.backwardWeight(dy: dy, x: x, threads: threads) }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
         let chunks = reductionChunks(g.batch)

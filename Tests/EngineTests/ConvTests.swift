@@ -69,6 +69,15 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
                  padding: (2, 2), dilation: (2, 2)),
         ConvCase(name: "3x3 pad (0, 1), 8 channels", input: [2, 8, 5, 6], weight: [3, 8, 3, 3], padding: (0, 1)),
         ConvCase(name: "1x1 pointwise, 9 channels", input: [3, 9, 3, 4], weight: [2, 9, 1, 1]),
+        // One product per tap (1-D filters at stride 1 that keep the width).
+        ConvCase(name: "5x1 pad (3, 0): no tap reaches every output row", input: [2, 8, 4, 5], weight: [3, 8, 5, 1],
+                 padding: (3, 0)),
+        ConvCase(name: "1x3 dilation 2 pad (0, 2), 8 channels", input: [2, 8, 3, 7], weight: [3, 8, 1, 3],
+                 padding: (0, 2), dilation: (2, 2)),
+        ConvCase(name: "3x1 dilation 2 pad (2, 0), 8 channels", input: [3, 8, 6, 4], weight: [2, 8, 3, 1],
+                 bias: false, padding: (2, 0), dilation: (2, 2)),
+        ConvCase(name: "4x1 pad (1, 0): an even column filter", input: [2, 8, 5, 3], weight: [2, 8, 4, 1],
+                 padding: (1, 0)),
     ]
 }
 
@@ -183,6 +192,37 @@ struct ConvTests {
         w.data = [1, 10]
         let y = tape.constant(x).conv2d(tape.constant(w))
         expectClose(y.value, Tensor(shape: [1, 1, 4, 4], data: (1...16).map { Float($0) + 10 }))
+    }
+
+    /// `y[n][o][h][w] = sum over c, i, j of w[o][c][i][j] * x[n][c][h + i*dh - ph][w + j*dw - pw]`, zero outside.
+    static func direct(_ x: Tensor, _ w: Tensor, padding: (Int, Int), dilation: (Int, Int)) -> Tensor {
+        let (N, C, H, W) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (O, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let Ho = H + 2 * padding.0 - dilation.0 * (kh - 1), Wo = W + 2 * padding.1 - dilation.1 * (kw - 1)
+        var y = Tensor(shape: [N, O, Ho, Wo])
+        for n in 0..<N { for o in 0..<O { for h in 0..<Ho { for v in 0..<Wo {
+            var s: Float = 0
+            for c in 0..<C { for i in 0..<kh { for j in 0..<kw {
+                let (a, b) = (h + i * dilation.0 - padding.0, v + j * dilation.1 - padding.1)
+                if a >= 0 && a < H && b >= 0 && b < W { s += w.data[((o * C + c) * kh + i) * kw + j] * x.data[((n * C + c) * H + a) * W + b] }
+            } } }
+            y.data[((n * O + o) * Ho + h) * Wo + v] = s
+        } } } }
+        return y
+    }
+
+    /// (input, weight, padding, dilation) of 1-D filters, which run one matrix product per tap.
+    @Test("1-D filters at stride 1 equal a direct convolution",
+          arguments: [([2, 5, 6, 7], [4, 5, 1, 5], (0, 2), (1, 1)), ([2, 5, 6, 7], [4, 5, 5, 1], (2, 0), (1, 1)),
+                      ([1, 9, 4, 9], [3, 9, 1, 3], (0, 2), (2, 2)), ([2, 3, 7, 4], [2, 3, 3, 1], (2, 0), (2, 2)),
+                      ([2, 8, 4, 5], [3, 8, 5, 1], (3, 0), (1, 1)), ([2, 3, 6, 5], [2, 3, 5, 1], (0, 0), (1, 1)),
+                      ([1, 8, 5, 3], [2, 8, 4, 1], (1, 0), (1, 1)), ([3, 2, 3, 2], [2, 2, 1, 3], (0, 1), (1, 1))])
+    func lineFilters(_ input: [Int], _ weight: [Int], _ padding: (Int, Int), _ dilation: (Int, Int)) {
+        var rng = SeededGenerator(seed: 21)
+        let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
+        let tape = Tape()
+        let y = tape.parameter(x).conv2d(tape.constant(w), padding: padding, dilation: dilation)
+        expectClose(y.value, Self.direct(x, w, padding: padding, dilation: dilation), tolerance: 1e-4)
     }
 
     @Test("A depthwise convolution filters each channel with its own kernel")

@@ -1,0 +1,190 @@
+/// A dense convolution whose filter is one line, `k x 1` (a column) or `1 x k` (a row), with
+/// stride 1 and an output as wide as the input: the 1x5 and 5x1 convolutions of the search
+/// space, and the input gradients of both (which are such convolutions too).
+///
+/// Instead of unfolding `k` shifted copies of the input into one matrix, each tap runs its own
+/// matrix product (filters of that tap, `outChannels x inChannels`, times the input it reads)
+/// and adds into the outputs that read through it. A column tap reads whole input rows, so its
+/// product reads the input in place and writes only the output rows whose tap lies inside the
+/// input. A row tap reads the flat plane shifted by the tap's offset; the positions where that
+/// shift wraps into the neighbouring row must read zero, so row taps read one copy of the
+/// image whose planes carry zero margins and whose wrapped columns are zeroed tap by tap.
+struct LineKernel {
+    typealias Ptr = UnsafeMutablePointer<Float>
+    typealias CPtr = UnsafePointer<Float>
+
+    let g: ConvGeometry
+    /// Whether the filter is a row (`1 x k`), else a column (`k x 1`).
+    let isRow: Bool
+    /// Per tap: the flat offset it reads at (row taps) or its row offset (column taps).
+    let offsets: [Int]
+    /// Row taps: zeros before and after each plane of the copy (the largest offset).
+    let margin: Int
+
+    init?(_ g: ConvGeometry) {
+        guard g.groups == 1, g.strideH == 1, g.strideW == 1, g.outWidth == g.width else { return nil }
+        if g.kernelW == 1 && g.kernelH > 1 && g.padW == 0 {
+            isRow = false
+            offsets = (0..<g.kernelH).map { $0 * g.dilationH - g.padH }
+        } else if g.kernelH == 1 && g.kernelW > 1 && g.padH == 0 && g.outHeight == g.height {
+            isRow = true
+            offsets = (0..<g.kernelW).map { $0 * g.dilationW - g.padW }
+            // A wrapped read must land in the neighbouring row, not further.
+            guard offsets.allSatisfy({ abs($0) < g.width }) else { return nil }
+        } else {
+            return nil
+        }
+        self.g = g
+        margin = isRow ? offsets.map(abs).max() ?? 0 : 0
+    }
+
+    var taps: Int { offsets.count }
+    var planeIn: Int { g.height * g.width }
+    var planeOut: Int { g.outHeight * g.outWidth }
+    /// Elements of the per-image copy a row kernel reads from.
+    var copyCount: Int { isRow ? g.inChannels * (planeIn + 2 * margin) : 0 }
+
+    /// The filters as one `outChannels x inChannels` matrix per tap.
+    func tapMatrices(_ weight: Tensor) -> [Float] {
+        let (O, I, k) = (g.outChannels, g.inChannels, taps)
+        return [Float](unsafeUninitializedCapacity: k * O * I) { m, count in
+            weight.data.withUnsafeBufferPointer { w in
+                for o in 0..<O { for i in 0..<I { for t in 0..<k { m[(t * O + o) * I + i] = w[(o * I + i) * k + t] } } }
+            }
+            count = k * O * I
+        }
+    }
+
+    /// Calls `body(tap, b, ldb, first, count)` once per tap for one image `xn`: `b` is the
+    /// `inChannels x count` matrix (row pitch `ldb`) whose column `j` is what output position
+    /// `first + j` reads through the tap, zero where the tap falls outside the input. The first
+    /// call covers every output position when `coversAll`.
+    ///
+    /// - Parameter copy: scratch of ``copyCount`` elements (row kernels only).
+    func forEachTap(_ xn: CPtr, copy: Ptr?, _ body: (_ tap: Int, _ b: CPtr, _ ldb: Int, _ first: Int, _ count: Int) -> Void) {
+        let W = g.width
+        if !isRow {
+            for t in columnOrder {
+                let rows = ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: offsets[t])
+                if rows.isEmpty { continue }
+                body(t, xn + (rows.lowerBound + offsets[t]) * W, planeIn, rows.lowerBound * W, rows.count * W)
+            }
+            return
+        }
+        let copy = copy!
+        let (I, H, m, pitch) = (g.inChannels, g.height, margin, planeIn + 2 * margin)
+        for c in 0..<I {
+            let dst = copy + c * pitch
+            Vector.fill(dst, 0, m)
+            Vector.copyRow(xn + c * planeIn, dst + m, planeIn)
+            Vector.fill(dst + m + planeIn, 0, m)
+        }
+        /// Sets columns `cols` of every row of every plane of the copy to zero, or back to the input.
+        func setColumns(_ cols: Range<Int>, restore: Bool) {
+            for c in 0..<I {
+                let (dst, src) = (copy + c * pitch + m, xn + c * planeIn)
+                for h in 0..<H { for w in cols { dst[h * W + w] = restore ? src[h * W + w] : 0 } }
+            }
+        }
+        // Centre first (no wrap), then right shifts in increasing order: a shift by o wraps into
+        // columns [0, o) of the next row, which no tap with a larger shift reads legitimately.
+        // Then the left shifts, after the left columns are restored, by increasing magnitude.
+        let centre = offsets.firstIndex(of: 0)
+        if let centre { body(centre, copy + m, pitch, 0, planeOut) }
+        var zeroed = 0
+        for t in offsets.indices.filter({ offsets[$0] > 0 }).sorted(by: { offsets[$0] < offsets[$1] }) {
+            setColumns(zeroed..<offsets[t], restore: false)
+            zeroed = offsets[t]
+            body(t, copy + m + offsets[t], pitch, 0, planeOut)
+        }
+        let lefts = offsets.indices.filter { offsets[$0] < 0 }.sorted { offsets[$0] > offsets[$1] }
+        if !lefts.isEmpty {
+            setColumns(0..<zeroed, restore: true)
+            var from = W
+            for t in lefts {
+                setColumns((W + offsets[t])..<from, restore: false)
+                from = W + offsets[t]
+                body(t, copy + m + offsets[t], pitch, 0, planeOut)
+            }
+        }
+    }
+
+    /// Column taps, widest coverage first (a tap covering every output row comes first).
+    private var columnOrder: [Int] {
+        offsets.indices.sorted { t, u in
+            let r = { (o: Int) in ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: o).count }
+            return (r(offsets[t]), -t) > (r(offsets[u]), -u)
+        }
+    }
+
+    /// Whether the first tap of ``forEachTap(_:copy:_:)`` covers every output position.
+    var firstTapCoversAll: Bool {
+        if isRow { return offsets.contains(0) }
+        guard let t = columnOrder.first else { return false }
+        return ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: offsets[t]).count
+            == g.outHeight
+    }
+
+    func forward(x: Tensor, weight: Tensor, bias: Tensor?, threads: KernelThreads) -> Tensor {
+        let (O, I) = (g.outChannels, g.inChannels)
+        let (planeIn, planeOut, copyCount, coversAll) = (planeIn, planeOut, copyCount, firstTapCoversAll)
+        let filters = tapMatrices(weight)
+        return Tensor(uninitializedShape: [g.batch, O, g.outHeight, g.outWidth]) { ob in
+            x.data.withUnsafeBufferPointer { xb in
+                filters.withUnsafeBufferPointer { fb in
+                    let op = UncheckedBox(ob.baseAddress!)
+                    parallelFor(g.batch, threads: threads) { n in
+                        let on = op.value + n * O * planeOut
+                        if !coversAll { Vector.fill(on, 0, O * planeOut) }
+                        var copy = ConvKernels.scratch(copyCount)
+                        copy.withUnsafeMutableBufferPointer { cb in
+                            var first = true
+                            forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
+                                sgemm(m: O, n: count, k: I, a: fb.baseAddress! + t * O * I, lda: I, b: b, ldb: ldb,
+                                      beta: first && coversAll ? 0 : 1, c: on + start, ldc: planeOut)
+                                first = false
+                            }
+                        }
+                        if let bias {
+                            for c in 0..<O { Vector.affine(1, on + c * planeOut, bias.data[c], on + c * planeOut, planeOut) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The filter gradient, summed over the batch in a fixed chunk order.
+    func backwardWeight(dy: Tensor, x: Tensor, threads: KernelThreads) -> Tensor {
+        let (O, I, k) = (g.outChannels, g.inChannels, taps)
+        let (planeIn, planeOut, copyCount) = (planeIn, planeOut, copyCount)
+        let chunks = reductionChunks(g.batch)
+        let count = k * O * I
+        var partials = [Float](repeating: 0, count: chunks.count * count)
+        dy.data.withUnsafeBufferPointer { db in
+            x.data.withUnsafeBufferPointer { xb in
+                partials.withUnsafeMutableBufferPointer { pb in
+                    let pp = UncheckedBox(pb.baseAddress!)
+                    parallelFor(chunks.count, threads: threads) { ci in
+                        let acc = pp.value + ci * count
+                        var copy = ConvKernels.scratch(copyCount)
+                        copy.withUnsafeMutableBufferPointer { cb in
+                            for n in chunks[ci] {
+                                let dyn = db.baseAddress! + n * O * planeOut
+                                forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
+                                    sgemm(transB: true, m: O, n: I, k: count, a: dyn + start, lda: planeOut, b: b, ldb: ldb,
+                                          beta: 1, c: acc + t * O * I, ldc: I)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let sum = ConvKernels.sumChunks(partials, chunkCount: chunks.count, length: count)
+        // Tap-major matrices back to the [out, in, kh, kw] filter layout.
+        return Tensor(uninitializedShape: [O, I, g.kernelH, g.kernelW]) { w in
+            for o in 0..<O { for i in 0..<I { for t in 0..<k { w[(o * I + i) * k + t] = sum[(t * O + o) * I + i] } } }
+        }
+    }
+}
