@@ -83,7 +83,13 @@ struct LineKernel {
         func setColumns(_ cols: Range<Int>, restore: Bool) {
             for c in 0..<I {
                 let (dst, src) = (copy + c * pitch + m, xn + c * planeIn)
-                for h in 0..<H { for w in cols { dst[h * W + w] = restore ? src[h * W + w] : 0 } }
+                for w in cols {
+                    if restore {
+                        for h in 0..<H { dst[h * W + w] = src[h * W + w] }
+                    } else {
+                        for h in 0..<H { dst[h * W + w] = 0 }
+                    }
+                }
             }
         }
         // Centre first (no wrap), then right shifts in increasing order: a shift by o wraps into
