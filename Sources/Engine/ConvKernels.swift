@@ -100,6 +100,14 @@ enum ConvKernels {
         }
     }
 
+    /// The unfolded input of group `grp` of one image `xn`: the image's own channels for a
+    /// pointwise convolution, else `col` after ``im2col(_:_:channelOffset:_:)`` wrote it.
+    @inline(__always) static func unfolded(_ xn: CPtr, _ g: ConvGeometry, group grp: Int, into col: Ptr?) -> CPtr {
+        if g.isPointwise { return xn + grp * g.groupInChannels * g.height * g.width }
+        im2col(xn, g, channelOffset: grp * g.groupInChannels, col!)
+        return CPtr(col!)
+    }
+
     /// Adds the folded patches in `col` back into channels `[c0, ...)` of one image gradient.
     ///
     /// For a shiftable geometry `col` is scratch: positions that fall outside the input are
@@ -159,15 +167,8 @@ enum ConvKernels {
                         var col = g.isPointwise ? [] : scratch(K * planeOut)
                         col.withUnsafeMutableBufferPointer { cb in
                             for grp in 0..<g.groups {
-                                let b: CPtr
-                                if g.isPointwise {
-                                    b = xn + grp * g.groupInChannels * planeOut
-                                } else {
-                                    im2col(xn, g, channelOffset: grp * g.groupInChannels, cb.baseAddress!)
-                                    b = CPtr(cb.baseAddress!)
-                                }
                                 sgemm(m: Mg, n: planeOut, k: K, a: wb.baseAddress! + grp * Mg * K, lda: K,
-                                      b: b, ldb: planeOut, beta: 0, c: on + grp * Mg * planeOut, ldc: planeOut)
+                                      b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut, beta: 0, c: on + grp * Mg * planeOut, ldc: planeOut)
                             }
                         }
                         if let bias {
@@ -249,40 +250,38 @@ enum ConvKernels {
         if let line = LineKernel(g) { return line.backwardWeight(dy: dy, x: x, threads: threads) }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
-        let chunks = reductionChunks(g.batch)
-        let wCount = g.outChannels * K
-        var partials = [Float](repeating: 0, count: chunks.count * wCount)
-        dy.data.withUnsafeBufferPointer { db in
+        let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
-                partials.withUnsafeMutableBufferPointer { pb in
-                    let pp = UncheckedBox(pb.baseAddress!)
-                    parallelFor(chunks.count, threads: threads) { ci in
-                        let acc = pp.value + ci * wCount
-                        var col = g.isPointwise ? [] : scratch(K * planeOut)
-                        col.withUnsafeMutableBufferPointer { cb in
-                            for n in chunks[ci] {
-                                let xn = xb.baseAddress! + n * g.inChannels * planeIn
-                                let dyn = db.baseAddress! + n * g.outChannels * planeOut
-                                for grp in 0..<g.groups {
-                                    let b: CPtr
-                                    if g.isPointwise {
-                                        b = xn + grp * g.groupInChannels * planeIn
-                                    } else {
-                                        im2col(xn, g, channelOffset: grp * g.groupInChannels, cb.baseAddress!)
-                                        b = CPtr(cb.baseAddress!)
-                                    }
-                                    sgemm(transB: true, m: Mg, n: K, k: planeOut, a: dyn + grp * Mg * planeOut,
-                                          lda: planeOut, b: b, ldb: planeOut, beta: 1,
-                                          c: acc + grp * Mg * K, ldc: K)
-                                }
+                chunkedSum(batch: g.batch, length: g.outChannels * K, threads: threads) { images, acc in
+                    var col = g.isPointwise ? [] : scratch(K * planeOut)
+                    col.withUnsafeMutableBufferPointer { cb in
+                        for n in images {
+                            let xn = xb.baseAddress! + n * g.inChannels * planeIn
+                            let dyn = db.baseAddress! + n * g.outChannels * planeOut
+                            for grp in 0..<g.groups {
+                                sgemm(transB: true, m: Mg, n: K, k: planeOut, a: dyn + grp * Mg * planeOut,
+                                      lda: planeOut, b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut, beta: 1, c: acc + grp * Mg * K, ldc: K)
                             }
                         }
                     }
                 }
             }
         }
-        return Tensor(shape: [g.outChannels, g.groupInChannels, g.kernelH, g.kernelW],
-                      data: sumChunks(partials, chunkCount: chunks.count, length: wCount))
+        return Tensor(shape: [g.outChannels, g.groupInChannels, g.kernelH, g.kernelW], data: sum)
+    }
+
+    /// A sum over the images of a batch in a fixed order, whatever the thread count: `body`
+    /// adds the contributions of one chunk of ``reductionChunks(_:)`` into its own zeroed
+    /// accumulator of `length` elements; the accumulators are then added in chunk order.
+    static func chunkedSum(batch: Int, length: Int, threads: KernelThreads,
+                           _ body: (_ images: Range<Int>, _ accumulator: Ptr) -> Void) -> [Float] {
+        let chunks = reductionChunks(batch)
+        var partials = [Float](repeating: 0, count: chunks.count * length)
+        partials.withUnsafeMutableBufferPointer { pb in
+            let pp = UncheckedBox(pb.baseAddress!)
+            parallelFor(chunks.count, threads: threads) { ci in body(chunks[ci], pp.value + ci * length) }
+        }
+        return sumChunks(partials, chunkCount: chunks.count, length: length)
     }
 
     /// Gradient with respect to a per-channel bias: the sum over batch and space.

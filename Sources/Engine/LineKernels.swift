@@ -164,30 +164,22 @@ struct LineKernel {
     func backwardWeight(dy: Tensor, x: Tensor, threads: KernelThreads) -> Tensor {
         let (O, I, k) = (g.outChannels, g.inChannels, taps)
         let (planeIn, planeOut, copyCount) = (planeIn, planeOut, copyCount)
-        let chunks = reductionChunks(g.batch)
-        let count = k * O * I
-        var partials = [Float](repeating: 0, count: chunks.count * count)
-        dy.data.withUnsafeBufferPointer { db in
+        let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
-                partials.withUnsafeMutableBufferPointer { pb in
-                    let pp = UncheckedBox(pb.baseAddress!)
-                    parallelFor(chunks.count, threads: threads) { ci in
-                        let acc = pp.value + ci * count
-                        var copy = ConvKernels.scratch(copyCount)
-                        copy.withUnsafeMutableBufferPointer { cb in
-                            for n in chunks[ci] {
-                                let dyn = db.baseAddress! + n * O * planeOut
-                                forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
-                                    sgemm(transB: true, m: O, n: I, k: count, a: dyn + start, lda: planeOut, b: b, ldb: ldb,
-                                          beta: 1, c: acc + t * O * I, ldc: I)
-                                }
+                ConvKernels.chunkedSum(batch: g.batch, length: k * O * I, threads: threads) { images, acc in
+                    var copy = ConvKernels.scratch(copyCount)
+                    copy.withUnsafeMutableBufferPointer { cb in
+                        for n in images {
+                            let dyn = db.baseAddress! + n * O * planeOut
+                            forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
+                                sgemm(transB: true, m: O, n: I, k: count, a: dyn + start, lda: planeOut, b: b, ldb: ldb,
+                                      beta: 1, c: acc + t * O * I, ldc: I)
                             }
                         }
                     }
                 }
             }
         }
-        let sum = ConvKernels.sumChunks(partials, chunkCount: chunks.count, length: count)
         // Tap-major matrices back to the [out, in, kh, kw] filter layout.
         return Tensor(uninitializedShape: [O, I, g.kernelH, g.kernelW]) { w in
             for o in 0..<O { for i in 0..<I { for t in 0..<k { w[(o * I + i) * k + t] = sum[(t * O + o) * I + i] } } }
