@@ -239,3 +239,28 @@ struct ConvTests {
                                                                 49, 53, 61, 65]))
     }
 }
+
+@Suite("Kernel timing")
+struct KernelTimingTests {
+    @Test("timeConvolution counts the forward FLOPs of the geometry and times every kernel")
+    func counts() throws {
+        var rng = SeededGenerator(seed: 31)
+        let x = Tensor.randomNormal(shape: [2, 8, 6, 5], using: &rng), w = Tensor.randomNormal(shape: [3, 8, 5, 1], using: &rng)
+        let t = try timeConvolution(input: x, weight: w, padding: (2, 0), threads: 1, repetitions: 2, generator: &rng)
+        // 2 images x 3 channels x 6x5 outputs x (8 channels x 5 taps) multiply-adds, x 2.
+        #expect(t.forwardFLOPs == 2 * Double(2 * 3 * 30 * 40))
+        #expect(t.forward > 0 && t.inputGradient > 0 && t.weightGradient > 0)
+    }
+
+    @Test("timeConvolution rejects shapes that conv2d would reject, naming both")
+    func rejectsBadShapes() {
+        var rng = SeededGenerator(seed: 32)
+        let x = Tensor.randomNormal(shape: [1, 3, 5, 5], using: &rng), w = Tensor.randomNormal(shape: [4, 2, 3, 3], using: &rng)
+        #expect {
+            _ = try timeConvolution(input: x, weight: w, threads: 1, repetitions: 1, generator: &rng)
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("conv2d: ") && text.contains("[1, 3, 5, 5]") && text.contains("[4, 2, 3, 3]")
+        }
+    }
+}
