@@ -15,11 +15,12 @@ struct BenchCommand: Command {
 
           --suite    engine: the dominant convolutions of the reference network at batch 20
                      (each kernel timed alone: forward, input gradient and filter gradient
-                     from a fixed output gradient), with the machine's sgemm peak; network: forward and forward+backward of
-                     the reference supernet at batch 20; metanas: seconds per warm-up and per
-                     search meta-iteration (20-way, meta-batch 10, 5 inner steps) and per
-                     meta-test task (100 steps), with peak RSS; data: cold and warm load of the
-                     Omniglot archives in --data (default ../shared/datasets/omniglot).
+                     from a fixed output gradient), with the machine's sgemm peak;
+                     network: forward and forward+backward of the reference supernet at
+                     batch 20; metanas: seconds per warm-up and per search meta-iteration
+                     (20-way, meta-batch 10, 5 inner steps) and per meta-test task (100
+                     steps), with peak RSS; data: cold and warm load of the Omniglot
+                     archives in --data (default ../shared/datasets/omniglot).
                      Default: engine, network and metanas
           --threads  threads (default 2); a list such as 1,2 or 1,4,8,16 runs each suite once
                      per count, and the metanas suite then ends with a scaling table (speed-up
