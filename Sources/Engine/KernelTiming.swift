@@ -41,7 +41,6 @@ public func timeConvolution(input x: Tensor, weight w: Tensor, stride: (Int, Int
         g.isDepthwise ? ConvKernels.depthwiseBackward(dy: dy, x: x, weight: nil, g, threads: threads).dw
             : ConvKernels.backwardWeight(dy: dy, x: x, g, threads: threads)
     }
-    let flops = 2 * Double(g.batch * g.outChannels * g.outHeight * g.outWidth * g.groupInChannels * g.kernelH * g.kernelW)
     return ConvolutionTiming(forward: forward, inputGradient: inputGradient, weightGradient: weightGradient,
-                             forwardFLOPs: flops)
+                             forwardFLOPs: g.forwardFLOPs)
 }

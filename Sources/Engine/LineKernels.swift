@@ -20,6 +20,15 @@ struct LineKernel {
     let offsets: [Int]
     /// Row taps: zeros before and after each plane of the copy (the largest offset).
     let margin: Int
+    /// Column taps: the output rows each tap reaches.
+    let rows: [Range<Int>]
+    /// The taps in the order ``forEachTap(_:copy:_:)`` visits them. Columns: widest coverage
+    /// first. Rows: the centre (no wrap), then right shifts in increasing order (a shift by `o`
+    /// wraps into columns `[0, o)` of the next row, which no larger right shift reads), then
+    /// left shifts by increasing magnitude.
+    let order: [Int]
+    /// Whether the first tap visited covers every output position.
+    let firstTapCoversAll: Bool
 
     init?(_ g: ConvGeometry) {
         guard g.groups == 1, g.strideH == 1, g.strideW == 1, g.outWidth == g.width else { return nil }
@@ -35,7 +44,21 @@ struct LineKernel {
             return nil
         }
         self.g = g
-        margin = isRow ? offsets.map(abs).max() ?? 0 : 0
+        let offsets = offsets
+        if isRow {
+            margin = offsets.map(abs).max() ?? 0
+            rows = []
+            order = offsets.indices.filter { offsets[$0] == 0 }
+                + offsets.indices.filter { offsets[$0] > 0 }.sorted { offsets[$0] < offsets[$1] }
+                + offsets.indices.filter { offsets[$0] < 0 }.sorted { offsets[$0] > offsets[$1] }
+            firstTapCoversAll = offsets.contains(0)
+        } else {
+            margin = 0
+            let rows = offsets.map { ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: $0) }
+            self.rows = rows
+            order = offsets.indices.sorted { t, u in (rows[t].count, -t) > (rows[u].count, -u) }
+            firstTapCoversAll = order.first.map { rows[$0].count == g.outHeight } ?? false
+        }
     }
 
     var taps: Int { offsets.count }
@@ -55,19 +78,16 @@ struct LineKernel {
         }
     }
 
-    /// Calls `body(tap, b, ldb, first, count)` once per tap for one image `xn`: `b` is the
-    /// `inChannels x count` matrix (row pitch `ldb`) whose column `j` is what output position
-    /// `first + j` reads through the tap, zero where the tap falls outside the input. The first
-    /// call covers every output position when `coversAll`.
+    /// Calls `body(tap, b, ldb, first, count)` once per tap for one image `xn`, in ``order``:
+    /// `b` is the `inChannels x count` matrix (row pitch `ldb`) whose column `j` is what output
+    /// position `first + j` reads through the tap, zero where the tap falls outside the input.
     ///
     /// - Parameter copy: scratch of ``copyCount`` elements (row kernels only).
     func forEachTap(_ xn: CPtr, copy: Ptr?, _ body: (_ tap: Int, _ b: CPtr, _ ldb: Int, _ first: Int, _ count: Int) -> Void) {
         let W = g.width
         if !isRow {
-            for t in columnOrder {
-                let rows = ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: offsets[t])
-                if rows.isEmpty { continue }
-                body(t, xn + (rows.lowerBound + offsets[t]) * W, planeIn, rows.lowerBound * W, rows.count * W)
+            for t in order where !rows[t].isEmpty {
+                body(t, xn + (rows[t].lowerBound + offsets[t]) * W, planeIn, rows[t].lowerBound * W, rows[t].count * W)
             }
             return
         }
@@ -92,43 +112,22 @@ struct LineKernel {
                 }
             }
         }
-        // Centre first (no wrap), then right shifts in increasing order: a shift by o wraps into
-        // columns [0, o) of the next row, which no tap with a larger shift reads legitimately.
-        // Then the left shifts, after the left columns are restored, by increasing magnitude.
-        let centre = offsets.firstIndex(of: 0)
-        if let centre { body(centre, copy + m, pitch, 0, planeOut) }
-        var zeroed = 0
-        for t in offsets.indices.filter({ offsets[$0] > 0 }).sorted(by: { offsets[$0] < offsets[$1] }) {
-            setColumns(zeroed..<offsets[t], restore: false)
-            zeroed = offsets[t]
-            body(t, copy + m + offsets[t], pitch, 0, planeOut)
-        }
-        let lefts = offsets.indices.filter { offsets[$0] < 0 }.sorted { offsets[$0] > offsets[$1] }
-        if !lefts.isEmpty {
-            setColumns(0..<zeroed, restore: true)
-            var from = W
-            for t in lefts {
-                setColumns((W + offsets[t])..<from, restore: false)
-                from = W + offsets[t]
-                body(t, copy + m + offsets[t], pitch, 0, planeOut)
+        // Right shifts zero the columns they wrap into, cumulatively; the first left shift
+        // restores them, then left shifts zero the right columns they wrap into.
+        var (zeroedLeft, zeroedRightFrom) = (0, W)
+        for t in order {
+            let o = offsets[t]
+            if o > 0 {
+                setColumns(zeroedLeft..<o, restore: false)
+                zeroedLeft = o
+            } else if o < 0 {
+                setColumns(0..<zeroedLeft, restore: true)
+                zeroedLeft = 0
+                setColumns((W + o)..<zeroedRightFrom, restore: false)
+                zeroedRightFrom = W + o
             }
+            body(t, copy + m + o, pitch, 0, planeOut)
         }
-    }
-
-    /// Column taps, widest coverage first (a tap covering every output row comes first).
-    private var columnOrder: [Int] {
-        offsets.indices.sorted { t, u in
-            let r = { (o: Int) in ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: o).count }
-            return (r(offsets[t]), -t) > (r(offsets[u]), -u)
-        }
-    }
-
-    /// Whether the first tap of ``forEachTap(_:copy:_:)`` covers every output position.
-    var firstTapCoversAll: Bool {
-        if isRow { return offsets.contains(0) }
-        guard let t = columnOrder.first else { return false }
-        return ConvGeometry.validRange(outExtent: g.outHeight, inExtent: g.height, stride: 1, tapOffset: offsets[t]).count
-            == g.outHeight
     }
 
     func forward(x: Tensor, weight: Tensor, bias: Tensor?, threads: KernelThreads) -> Tensor {
