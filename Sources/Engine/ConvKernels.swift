@@ -379,10 +379,12 @@ enum ConvKernels {
             Vector.fill(dst + i, fill, paddedCount - i)
         }
 
-        /// Copies the interior `H x W` of a padded plane out (the inverse of ``pad(_:into:fill:)``).
-        func unpad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        /// Copies the interior `H x W` of a padded plane out (the inverse of ``pad(_:into:fill:)``),
+        /// or adds it to what `dst` holds.
+        func unpad(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, accumulating: Bool = false) {
             for h in 0..<g.height {
-                Vector.copyRow(src + (h + g.padH) * wp + g.padW, dst + h * g.width, g.width)
+                let (row, out) = (src + (h + g.padH) * wp + g.padW, dst + h * g.width)
+                if accumulating { Vector.add(row, out, g.width) } else { Vector.copyRow(row, out, g.width) }
             }
         }
 
@@ -432,12 +434,14 @@ enum ConvKernels {
             return body(buffer, wide)
         }
 
-        /// ``gather(_:weights:into:)`` written straight into the rows of an unpadded plane.
-        func gatherRows(_ wide: UnsafePointer<Float>, weights: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        /// ``gather(_:weights:into:)`` written straight into the rows of an unpadded plane, or
+        /// added to them.
+        func gatherRows(_ wide: UnsafePointer<Float>, weights: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                        accumulating: Bool = false) {
             negatedOffsets.withUnsafeBufferPointer { offs in
                 for h in 0..<g.height {
                     Stencil.correlate(wide + (h + g.padH) * wp + g.padW, offsets: offs.baseAddress!, weights: weights,
-                                      taps: offs.count, bias: 0, dst + h * g.width, g.width)
+                                      taps: offs.count, bias: 0, dst + h * g.width, g.width, accumulating: accumulating)
                 }
             }
         }
@@ -496,19 +500,21 @@ enum ConvKernels {
         }
 
         /// The backward pass of one plane: spreads the output gradient `dy` into the wide grid,
-        /// then writes the input gradient to `dx` (when given, with `weights`) and adds the
-        /// filter gradient to `filterGradient` (when given, with the padded input plane).
+        /// then writes the input gradient to `dx` (when given, with `weights`; added to what
+        /// `dx` holds with `accumulatingDX`) and adds the filter gradient to `filterGradient`
+        /// (when given, with the padded input plane).
         @inline(__always)
         func backward(dy: UnsafePointer<Float>, paddedInput: UnsafePointer<Float>?, weights: UnsafePointer<Float>?,
                       offsets: UnsafePointer<Int>, scratch: BackwardScratch,
-                      dx: UnsafeMutablePointer<Float>?, filterGradient: UnsafeMutablePointer<Float>?) {
+                      dx: UnsafeMutablePointer<Float>?, accumulatingDX: Bool = false,
+                      filterGradient: UnsafeMutablePointer<Float>?) {
             widen(dy, into: scratch.wide)
             if let dx, let weights {
                 if writesRows {
-                    gatherRows(scratch.wide, weights: weights, into: dx)
+                    gatherRows(scratch.wide, weights: weights, into: dx, accumulating: accumulatingDX)
                 } else {
                     gather(scratch.wide, weights: weights, into: scratch.padded)
-                    unpad(scratch.padded, into: dx)
+                    unpad(scratch.padded, into: dx, accumulating: accumulatingDX)
                 }
             }
             if let filterGradient, let paddedInput {

@@ -40,13 +40,16 @@ extension ConvKernels {
     }
 
     /// The gradients of ``separableForward(x:depthwise:pointwise:_:_:threads:)`` that are asked
-    /// for: the input's (`needInput`), the depthwise filters' and the pointwise filters'. The
+    /// for: the input's (written to `dx` when given, which holds `x`'s shape; added to what it
+    /// holds with `accumulatingDX`), the depthwise filters' and the pointwise filters'. The
     /// depthwise result is recomputed per image when the pointwise filters need it. `x` may be
     /// nil when only the input gradient is asked for.
     static func separableBackward(dy: Tensor, x: Tensor?, depthwise wd: Tensor, pointwise wp: Tensor,
                                   _ gd: ConvGeometry, _ gp: ConvGeometry,
-                                  needInput: Bool, needDepthwise: Bool, needPointwise: Bool,
-                                  threads: KernelThreads) -> (dx: Tensor?, depthwise: Tensor?, pointwise: Tensor?) {
+                                  dx: UnsafeMutablePointer<Float>?, accumulatingDX: Bool = false,
+                                  needDepthwise: Bool, needPointwise: Bool,
+                                  threads: KernelThreads) -> (depthwise: Tensor?, pointwise: Tensor?) {
+        let needInput = dx != nil
         let plan = DepthwisePlan(gd)
         let (C, O, taps) = (gd.inChannels, gp.outChannels, plan.offsets.count)
         let (planeIn, plane) = (gd.height * gd.width, gd.outHeight * gd.outWidth)
@@ -98,7 +101,7 @@ extension ConvKernels {
                                               weights: dxq.value == nil ? nil : db.baseAddress! + c * taps,
                                               offsets: offs.baseAddress!, scratch: scratch,
                                               dx: dxq.value.map { $0 + (n * C + c) * planeIn },
-                                              filterGradient: dq.value.map { $0 + (ci * C + c) * taps })
+                                              accumulatingDX: accumulatingDX, filterGradient: dq.value.map { $0 + (ci * C + c) * taps })
                             }
                         }
                     }
@@ -112,12 +115,7 @@ extension ConvKernels {
             }
         }
 
-        var dx: Tensor?
-        if needInput {
-            dx = Tensor(uninitializedShape: [gd.batch, C, gd.height, gd.width]) { sweep($0.baseAddress!) }
-        } else {
-            sweep(nil)
-        }
+        sweep(dx)
         let dwd = needDepthwise
             ? Tensor(shape: [C, 1, gd.kernelH, gd.kernelW],
                      data: sumChunks(depthwisePartials, chunkCount: chunks.count, length: C * taps))
@@ -125,6 +123,6 @@ extension ConvKernels {
         let dwp = needPointwise
             ? Tensor(shape: [O, C, 1, 1], data: sumChunks(pointwisePartials, chunkCount: chunks.count, length: O * C))
             : nil
-        return (dx, dwd, dwp)
+        return (dwd, dwp)
     }
 }

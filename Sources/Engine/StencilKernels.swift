@@ -7,15 +7,17 @@ enum Stencil {
     typealias CPtr = UnsafePointer<Float>
 
     /// `dst[i] = bias + sum_t weights[t] * src[i + offsets[t]]` for `i` in `0..<count`
-    /// (offsets may be negative when `src` has room before it).
+    /// (offsets may be negative when `src` has room before it). With `accumulating`, the sum
+    /// is added to what `dst` holds instead: `dst[i] + (bias + sum)`, rounded as when the sum
+    /// is written first and added afterwards.
     @inline(__always)
     static func correlate(_ src: CPtr, offsets: UnsafePointer<Int>, weights: CPtr, taps: Int, bias: Float,
-                          _ dst: Ptr, _ count: Int) {
+                          _ dst: Ptr, _ count: Int, accumulating: Bool = false) {
         if count < 8 {
             for i in 0..<count {
                 var a = bias
                 for t in 0..<taps { a = a.addingProduct(weights[t], src[offsets[t] + i]) }
-                dst[i] = a
+                dst[i] = accumulating ? dst[i] + a : a
             }
             return
         }
@@ -27,7 +29,7 @@ enum Stencil {
             let (w3, w4, w5) = (V(repeating: weights[3]), V(repeating: weights[4]), V(repeating: weights[5]))
             let (w6, w7, w8) = (V(repeating: weights[6]), V(repeating: weights[7]), V(repeating: weights[8]))
             let b = V(repeating: bias)
-            Vector.forEachVector(count) { i in
+            forEachOutput(dst, count, accumulating: accumulating) { i in
                 let p = src + i
                 var a = b
                 a.addProduct(w0, Vector.load(p + o0)); a.addProduct(w1, Vector.load(p + o1))
@@ -35,14 +37,31 @@ enum Stencil {
                 a.addProduct(w4, Vector.load(p + o4)); a.addProduct(w5, Vector.load(p + o5))
                 a.addProduct(w6, Vector.load(p + o6)); a.addProduct(w7, Vector.load(p + o7))
                 a.addProduct(w8, Vector.load(p + o8))
-                Vector.store(a, dst + i)
+                return a
             }
             return
         }
-        Vector.forEachVector(count) { i in
+        forEachOutput(dst, count, accumulating: accumulating) { i in
             var a = V(repeating: bias)
             for t in 0..<taps { a.addProduct(V(repeating: weights[t]), Vector.load(src + offsets[t] + i)) }
-            Vector.store(a, dst + i)
+            return a
+        }
+    }
+
+    /// Stores `value(i)` to `dst[i..<i+8]` for the vectors that cover `0..<count` (at least
+    /// eight), or adds it to what is there. The last vector may overlap the one before it;
+    /// when adding, its overlapped lanes already hold their final values and keep them.
+    @inline(__always)
+    static func forEachOutput(_ dst: Ptr, _ count: Int, accumulating: Bool, _ value: (Int) -> V) {
+        guard accumulating else {
+            Vector.forEachVector(count) { i in Vector.store(value(i), dst + i) }
+            return
+        }
+        let covered = count <= 8 ? 0 : ((count - 1) / 8) * 8
+        let fresh = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8<Int32>(repeating: Int32(covered - (count - 8)))
+        Vector.forEachVector(count) { i in
+            let old = Vector.load(dst + i), sum = old + value(i)
+            Vector.store(i == count - 8 ? old.replacing(with: sum, where: fresh) : sum, dst + i)
         }
     }
 

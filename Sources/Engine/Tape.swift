@@ -184,6 +184,26 @@ struct GradientTable {
         }
     }
 
+    /// Lets `write` produce node `id`'s gradient contribution in place, when the node needs a
+    /// gradient: into a fresh uninitialised buffer of `shape` (`accumulating` false, every
+    /// element must be written) or into the gradient the node already holds (`accumulating`
+    /// true, the contribution must be added), which saves the separate tensor and adding pass
+    /// of ``accumulate(_:_:)``.
+    mutating func accumulate(_ id: Int, shape: [Int],
+                             _ write: (_ gradient: UnsafeMutablePointer<Float>, _ accumulating: Bool) -> Void) {
+        guard needs[id] else { return }
+        guard grads[id] != nil else {
+            grads[id] = Tensor(uninitializedShape: shape) { write($0.baseAddress!, false) }
+            return
+        }
+        applyScales(id)
+        let count = shape.reduce(1, *)
+        grads[id]!.data.withUnsafeMutableBufferPointer { dst in
+            precondition(dst.count == count, "gradient of shape \(shape) added to one of \(dst.count) elements")
+            write(dst.baseAddress!, true)
+        }
+    }
+
     /// Adds `g` into node `id`'s gradient.
     mutating func add(_ id: Int, _ g: Tensor) {
         if grads[id] == nil {

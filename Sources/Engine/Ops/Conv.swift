@@ -155,12 +155,23 @@ extension Variable {
         let (needsInput, needsDepthwise, needsPointwise) = (needsGradient, depthwise.needsGradient, pointwise.needsGradient)
         // The input is kept only when a filter gradient needs it.
         let saved: Tensor? = needsDepthwise || needsPointwise ? x : nil
+        let inputShape = shape
         return tape.record(y, inputs: [self, depthwise, pointwise]) { dy, grads in
-            let (dx, dwd, dwp) = ConvKernels.separableBackward(
-                dy: dy, x: saved, depthwise: wd, pointwise: wp, gd, gp, needInput: needsInput,
-                needDepthwise: needsDepthwise, needPointwise: needsPointwise, threads: threads)
+            // The input gradient is written into (or added to) the gradient the input holds.
+            func sweep(dx: UnsafeMutablePointer<Float>?, accumulating: Bool) -> (Tensor?, Tensor?) {
+                ConvKernels.separableBackward(dy: dy, x: saved, depthwise: wd, pointwise: wp, gd, gp, dx: dx,
+                                              accumulatingDX: accumulating, needDepthwise: needsDepthwise,
+                                              needPointwise: needsPointwise, threads: threads)
+            }
+            var (dwd, dwp): (Tensor?, Tensor?) = (nil, nil)
+            if needsInput {
+                grads.accumulate(xid, shape: inputShape) { dx, accumulating in
+                    (dwd, dwp) = sweep(dx: dx, accumulating: accumulating)
+                }
+            } else {
+                (dwd, dwp) = sweep(dx: nil, accumulating: false)
+            }
             if let dwp { grads.accumulate(pid, dwp) }
-            if let dx { grads.accumulate(xid, dx) }
             if let dwd { grads.accumulate(did, dwd) }
         }
     }

@@ -45,16 +45,20 @@ extension Variable {
         }
         let xid = id
         return tape.record(y, inputs: [self]) { dy, grads in
-            grads.accumulate(xid, Tensor(uninitializedShape: dy.shape) { gb in
+            grads.accumulate(xid, shape: dy.shape) { gp, accumulating in
                 dy.data.withUnsafeBufferPointer { db in
                     y.data.withUnsafeBufferPointer { ob in
-                        let (d, o, g) = (UncheckedBox(db.baseAddress!), UncheckedBox(ob.baseAddress!), UncheckedBox(gb.baseAddress!))
+                        let (d, o, g) = (UncheckedBox(db.baseAddress!), UncheckedBox(ob.baseAddress!), UncheckedBox(gp))
                         parallelRanges(db.count, itemSize: 1, threads: threads) { r in
-                            for k in r { g.value[k] = o.value[k] > 0 ? d.value[k] : 0 }
+                            if accumulating {
+                                for k in r { g.value[k] += o.value[k] > 0 ? d.value[k] : 0 }
+                            } else {
+                                for k in r { g.value[k] = o.value[k] > 0 ? d.value[k] : 0 }
+                            }
                         }
                     }
                 }
-            })
+            }
         }
     }
 
