@@ -52,31 +52,32 @@ enum PoolKernels {
         return (out, tapsOut)
     }
 
-    /// Adds each output gradient to the input its window's winning tap points at.
-    static func maxBackward(_ dy: Tensor, taps: [UInt8], _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
+    /// Adds each output gradient to the input its window's winning tap points at: the input
+    /// gradient, written to `dx` (`[batch, C, H, W]`), or added to what it holds when
+    /// `accumulating`.
+    static func maxBackward(_ dy: Tensor, taps: [UInt8], _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>,
+                            accumulating: Bool, threads: KernelThreads) {
         let plan = ConvKernels.DepthwisePlan(g)
         let (Ho, Wo, H, W) = (g.outHeight, g.outWidth, g.height, g.width)
-        return Tensor(uninitializedShape: [g.batch, g.inChannels, H, W]) { xb in
-            dy.data.withUnsafeBufferPointer { db in
-                taps.withUnsafeBufferPointer { tb in
-                    plan.offsets.withUnsafeBufferPointer { offsets in
-                        let xq = UncheckedBox(xb.baseAddress!)
-                        parallelFor(g.batch, threads: threads) { n in
-                            let padded = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
-                            defer { padded.deallocate() }
-                            for c in 0..<g.inChannels {
-                                let p = n * g.inChannels + c
-                                padded.update(repeating: 0, count: plan.paddedCount)
-                                let d = db.baseAddress! + p * Ho * Wo, t = tb.baseAddress! + p * Ho * Wo
-                                for ho in 0..<Ho {
-                                    let row = ho * g.strideH * plan.wp
-                                    for wo in 0..<Wo {
-                                        let k = ho * Wo + wo
-                                        padded[row + wo * g.strideW + offsets[Int(t[k])]] += d[k]
-                                    }
+        dy.data.withUnsafeBufferPointer { db in
+            taps.withUnsafeBufferPointer { tb in
+                plan.offsets.withUnsafeBufferPointer { offsets in
+                    let xq = UncheckedBox(dx)
+                    parallelFor(g.batch, threads: threads) { n in
+                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
+                        defer { padded.deallocate() }
+                        for c in 0..<g.inChannels {
+                            let p = n * g.inChannels + c
+                            padded.update(repeating: 0, count: plan.paddedCount)
+                            let d = db.baseAddress! + p * Ho * Wo, t = tb.baseAddress! + p * Ho * Wo
+                            for ho in 0..<Ho {
+                                let row = ho * g.strideH * plan.wp
+                                for wo in 0..<Wo {
+                                    let k = ho * Wo + wo
+                                    padded[row + wo * g.strideW + offsets[Int(t[k])]] += d[k]
                                 }
-                                plan.unpad(padded, into: xq.value + p * H * W)
                             }
+                            plan.unpad(padded, into: xq.value + p * H * W, accumulating: accumulating)
                         }
                     }
                 }
@@ -114,26 +115,27 @@ enum PoolKernels {
         return y
     }
 
-    static func avgBackward(_ dy: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
+    /// The input gradient of average pooling, written to `dx` (`[batch, C, H, W]`), or added
+    /// to what it holds when `accumulating`.
+    static func avgBackward(_ dy: Tensor, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>, accumulating: Bool,
+                            threads: KernelThreads) {
         let plan = ConvKernels.DepthwisePlan(g)
         let (Ho, Wo, H, W) = (g.outHeight, g.outWidth, g.height, g.width)
         let inv = inverseWindowCounts(g)
         let ones = [Float](repeating: 1, count: plan.offsets.count)
-        return Tensor(uninitializedShape: [g.batch, g.inChannels, H, W]) { xb in
-            dy.data.withUnsafeBufferPointer { db in
-                let xq = UncheckedBox(xb.baseAddress!)
-                parallelFor(g.batch, threads: threads) { n in
-                    let scaled = UnsafeMutablePointer<Float>.allocate(capacity: Ho * Wo)
-                    defer { scaled.deallocate() }
-                    plan.withScratch { padded, spread in
-                        for c in 0..<g.inChannels {
-                            let p = n * g.inChannels + c
-                            let d = db.baseAddress! + p * Ho * Wo
-                            for k in 0..<(Ho * Wo) { scaled[k] = d[k] * inv[k] }
-                            plan.widen(scaled, into: spread)
-                            plan.gather(spread, weights: ones, into: padded)
-                            plan.unpad(padded, into: xq.value + p * H * W)
-                        }
+        dy.data.withUnsafeBufferPointer { db in
+            let xq = UncheckedBox(dx)
+            parallelFor(g.batch, threads: threads) { n in
+                let scaled = UnsafeMutablePointer<Float>.allocate(capacity: Ho * Wo)
+                defer { scaled.deallocate() }
+                plan.withScratch { padded, spread in
+                    for c in 0..<g.inChannels {
+                        let p = n * g.inChannels + c
+                        let d = db.baseAddress! + p * Ho * Wo
+                        for k in 0..<(Ho * Wo) { scaled[k] = d[k] * inv[k] }
+                        plan.widen(scaled, into: spread)
+                        plan.gather(spread, weights: ones, into: padded)
+                        plan.unpad(padded, into: xq.value + p * H * W, accumulating: accumulating)
                     }
                 }
             }

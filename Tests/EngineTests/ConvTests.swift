@@ -147,7 +147,7 @@ struct ConvTests {
 
     /// (height, width, stride): rows of 11 end in a vector that overlaps the one before it, rows
     /// of 5 and strided filters take the gather-and-unpad path.
-    @Test("Input gradients of separableConv2d and relu are added into the gradient the input already holds",
+    @Test("Input gradients of separableConv2d, relu and pooling are added into the gradient the input already holds",
           arguments: [(7, 11, 1), (7, 11, 2), (5, 5, 1), (6, 16, 1)])
     func accumulatedInputGradients(height: Int, width: Int, stride: Int) {
         var rng = SeededGenerator(seed: 15)
@@ -155,15 +155,20 @@ struct ConvTests {
         let filters = (0..<2).map { _ in
             [Tensor.randomNormal(shape: [4, 1, 3, 3], using: &rng), Tensor.randomNormal(shape: [5, 4, 1, 1], using: &rng)]
         }
-        // Branches 0 and 1 are separable convolutions, branch 2 a ReLU; each is scored against
-        // fixed random weights.
+        // Branches 0 and 1 are separable convolutions, then a ReLU, a max pool and an average
+        // pool; each is scored against fixed random weights.
         func branch(_ k: Int, _ v: Variable, _ tape: Tape) -> Variable {
-            guard k < 2 else { return v.relu() }
+            switch k {
+            case 2: return v.relu()
+            case 3: return v.maxPool(size: 3, stride: stride, padding: 1)
+            case 4: return v.avgPool(size: 3, stride: stride, padding: 1)
+            default: break
+            }
             return v.separableConv2d(depthwise: tape.parameter(filters[k][0]), pointwise: tape.parameter(filters[k][1]),
                                      stride: stride, padding: 1)
         }
         let scratch = Tape()
-        let scores = (0..<3).map { Tensor.randomNormal(shape: branch($0, scratch.constant(x), scratch).shape, using: &rng) }
+        let scores = (0..<5).map { Tensor.randomNormal(shape: branch($0, scratch.constant(x), scratch).shape, using: &rng) }
         func inputGradient(_ branches: [Int]) -> Tensor {
             let tape = Tape()
             let v = tape.parameter(x)
@@ -171,12 +176,12 @@ struct ConvTests {
             return tape.gradients(of: terms.dropFirst().reduce(terms[0], +))[v]
         }
         var separate = [Float](repeating: 0, count: x.count)
-        for k in 0..<3 {
+        for k in 0..<5 {
             for (i, g) in inputGradient([k]).data.enumerated() { separate[i] += g }
         }
         // The branch recorded last is differentiated first and writes a fresh gradient; the
         // others add to it.
-        for order in [[0, 1, 2], [2, 0, 1], [1, 2, 0]] {
+        for order in [[0, 1, 2, 3, 4], [4, 3, 2, 0, 1], [2, 3, 0, 4, 1]] {
             expectClose(inputGradient(order), Tensor(shape: x.shape, data: separate), tolerance: 1e-5)
         }
     }

@@ -98,9 +98,11 @@ extension Variable {
         }
         let threads = tape.threads
         let (y, taps) = PoolKernels.maxForward(value, g, threads: threads)
-        let xid = id
+        let (xid, inputShape) = (id, shape)
         return tape.record(y, inputs: [self]) { dy, grads in
-            grads.accumulate(xid, PoolKernels.maxBackward(dy, taps: taps, g, threads: threads))
+            grads.accumulate(xid, shape: inputShape) { dx, accumulating in
+                PoolKernels.maxBackward(dy, taps: taps, g, into: dx, accumulating: accumulating, threads: threads)
+            }
         }
     }
 
@@ -111,9 +113,11 @@ extension Variable {
         }
         let threads = tape.threads
         let y = PoolKernels.avgForward(value, g, threads: threads)
-        let xid = id
+        let (xid, inputShape) = (id, shape)
         return tape.record(y, inputs: [self]) { dy, grads in
-            grads.accumulate(xid, PoolKernels.avgBackward(dy, g, threads: threads))
+            grads.accumulate(xid, shape: inputShape) { dx, accumulating in
+                PoolKernels.avgBackward(dy, g, into: dx, accumulating: accumulating, threads: threads)
+            }
         }
     }
 }
