@@ -78,6 +78,10 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
                  bias: false, padding: (2, 0), dilation: (2, 2)),
         ConvCase(name: "4x1 pad (1, 0): an even column filter", input: [2, 8, 5, 3], weight: [2, 8, 4, 1],
                  padding: (1, 0)),
+        // Same-size 2-D filters over 8 channels, in and out.
+        ConvCase(name: "3x3 pad 1, 8 -> 8 channels", input: [2, 8, 5, 6], weight: [8, 8, 3, 3], padding: (1, 1)),
+        ConvCase(name: "5x5 pad 2 on rows of 3, 8 -> 8 channels", input: [1, 8, 4, 3], weight: [8, 8, 5, 5],
+                 bias: false, padding: (2, 2)),
     ]
 }
 
@@ -260,6 +264,21 @@ struct ConvTests {
                       ([1, 8, 5, 3], [2, 8, 4, 1], (1, 0), (1, 1)), ([3, 2, 3, 2], [2, 2, 1, 3], (0, 1), (1, 1))])
     func lineFilters(_ input: [Int], _ weight: [Int], _ padding: (Int, Int), _ dilation: (Int, Int)) {
         var rng = SeededGenerator(seed: 21)
+        let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
+        let tape = Tape()
+        let y = tape.parameter(x).conv2d(tape.constant(w), padding: padding, dilation: dilation)
+        expectClose(y.value, Self.direct(x, w, padding: padding, dilation: dilation), tolerance: 1e-4)
+    }
+
+    /// (input, weight, padding, dilation) of filters over 8 or more channels at stride 1 whose
+    /// output keeps the input's size, on rows as narrow as 2 and as wide as 9.
+    @Test("Same-size filters at stride 1 equal a direct convolution",
+          arguments: [([2, 8, 6, 7], [3, 8, 3, 3], (1, 1), (1, 1)), ([1, 9, 5, 5], [2, 9, 3, 3], (2, 2), (2, 2)),
+                      ([2, 8, 4, 6], [3, 8, 3, 5], (1, 2), (1, 1)), ([1, 8, 3, 3], [2, 8, 3, 3], (1, 1), (1, 1)),
+                      ([1, 8, 7, 2], [2, 8, 3, 3], (1, 1), (1, 1)), ([1, 8, 4, 3], [2, 8, 5, 5], (2, 2), (1, 1)),
+                      ([2, 8, 5, 9], [2, 8, 1, 5], (0, 4), (2, 2))])
+    func planeFilters(_ input: [Int], _ weight: [Int], _ padding: (Int, Int), _ dilation: (Int, Int)) {
+        var rng = SeededGenerator(seed: 22)
         let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
         let tape = Tape()
         let y = tape.parameter(x).conv2d(tape.constant(w), padding: padding, dilation: dilation)
