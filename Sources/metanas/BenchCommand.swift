@@ -25,7 +25,9 @@ struct BenchCommand: Command {
           --threads  threads (default 2); a list such as 1,2 or 1,4,8,16 runs each suite once
                      per count, and the metanas suite then ends with a scaling table (speed-up
                      and efficiency relative to the first count, peak RSS per count)
-          --repeat   timed repetitions; the best is reported (default 5)
+          --repeat   timed repetitions; the best is reported (default 5; 50 for the
+                     engine suite's kernels, which take milliseconds each, so that one
+                     burst of load on a shared machine does not set a kernel's figure)
         """
 
     let suite: Suite
@@ -33,7 +35,10 @@ struct BenchCommand: Command {
     let threadCounts: [Int]
     /// The thread count of the run in progress.
     var threads: Int
+    /// Timed repetitions of a network pass.
     let repetitions: Int
+    /// Timed repetitions of each engine-suite kernel.
+    let kernelRepetitions: Int
 
     init(_ a: inout Arguments) throws {
         suite = try a.choice("suite") ?? .all
@@ -45,8 +50,10 @@ struct BenchCommand: Command {
         }
         threadCounts = counts.map { $0! }
         threads = threadCounts[0]
-        repetitions = try a.value("repeat") ?? 5
-        guard repetitions >= 1 else { throw CLIError("bench: --repeat must be at least 1") }
+        let given: Int? = try a.value("repeat")
+        guard given.map({ $0 >= 1 }) ?? true else { throw CLIError("bench: --repeat must be at least 1") }
+        repetitions = given ?? 5
+        kernelRepetitions = given ?? 50
     }
 
     func run() throws {
@@ -120,7 +127,7 @@ struct BenchCommand: Command {
                 let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
                 // The shapes above are valid, so this cannot throw.
                 let t = try! timeConvolution(input: x, weight: w, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups,
-                                             threads: .shared(team), repetitions: repetitions, generator: &g)
+                                             threads: .shared(team), repetitions: kernelRepetitions, generator: &g)
                 let flops = t.forwardFLOPs
                 let total = 3 * flops / (t.forward + t.inputGradient + t.weightGradient) / 1e9
                 lines.append((row([c.name, fmt(t.forward * 1e3, 2), fmt(flops / t.forward / 1e9, 1),
