@@ -168,7 +168,8 @@ enum ConvKernels {
                         col.withUnsafeMutableBufferPointer { cb in
                             for grp in 0..<g.groups {
                                 sgemm(m: Mg, n: planeOut, k: K, a: wb.baseAddress! + grp * Mg * K, lda: K,
-                                      b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut, beta: 0, c: on + grp * Mg * planeOut, ldc: planeOut)
+                                      b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut, beta: 0,
+                                      c: on + grp * Mg * planeOut, ldc: planeOut)
                             }
                         }
                         if let bias {
@@ -260,7 +261,8 @@ enum ConvKernels {
                             let dyn = db.baseAddress! + n * g.outChannels * planeOut
                             for grp in 0..<g.groups {
                                 sgemm(transB: true, m: Mg, n: K, k: planeOut, a: dyn + grp * Mg * planeOut,
-                                      lda: planeOut, b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut, beta: 1, c: acc + grp * Mg * K, ldc: K)
+                                      lda: planeOut, b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut,
+                                      beta: 1, c: acc + grp * Mg * K, ldc: K)
                             }
                         }
                     }

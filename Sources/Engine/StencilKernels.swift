@@ -57,12 +57,17 @@ enum Stencil {
             Vector.forEachVector(count) { i in Vector.store(value(i), dst + i) }
             return
         }
-        let covered = count <= 8 ? 0 : ((count - 1) / 8) * 8
-        let fresh = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8<Int32>(repeating: Int32(covered - (count - 8)))
-        Vector.forEachVector(count) { i in
-            let old = Vector.load(dst + i), sum = old + value(i)
-            Vector.store(i == count - 8 ? old.replacing(with: sum, where: fresh) : sum, dst + i)
+        // The vectors of ``Vector/forEachVector(_:_:)``: whole ones, then the last at `count - 8`,
+        // whose lanes below `covered` the whole ones already finished.
+        var covered = 0
+        while covered + 8 < count {
+            Vector.store(Vector.load(dst + covered) + value(covered), dst + covered)
+            covered += 8
         }
+        let last = count - 8
+        let fresh = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8<Int32>(repeating: Int32(covered - last))
+        let old = Vector.load(dst + last)
+        Vector.store(old.replacing(with: old + value(last), where: fresh), dst + last)
     }
 
     /// `acc[t] += sum_i dy[i] * src[i + offsets[t]]` for every tap: the weight gradient of a
