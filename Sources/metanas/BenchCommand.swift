@@ -51,7 +51,7 @@ struct BenchCommand: Command {
         threadCounts = counts.map { $0! }
         threads = threadCounts[0]
         let given: Int? = try a.value("repeat")
-        guard given.map({ $0 >= 1 }) ?? true else { throw CLIError("bench: --repeat must be at least 1") }
+        if let given, given < 1 { throw CLIError("bench: --repeat must be at least 1") }
         repetitions = given ?? 5
         kernelRepetitions = given ?? 50
     }
