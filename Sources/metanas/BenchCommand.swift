@@ -6,18 +6,20 @@ import SearchSpace
 /// `metanas bench`: fixed workloads that print timings and throughput (release builds only
 /// give meaningful numbers).
 struct BenchCommand: Command {
-    enum Suite: String, CaseIterable { case engine, network, metanas, data, all }
+    enum Suite: String, CaseIterable { case engine, network, operations, metanas, data, all }
 
     static let name = "bench"
     static let summary = "time the engine's kernels and the reference search network"
     static let usage = """
-        Usage: metanas bench [--suite engine|network|metanas|data|all] [--threads N[,N...]] [--repeat N]
+        Usage: metanas bench [--suite engine|network|operations|metanas|data|all] [--threads N[,N...]] [--repeat N]
 
           --suite    engine: the dominant convolutions of the reference network at batch 20
                      (each kernel timed alone: forward, input gradient and filter gradient
                      from a fixed output gradient), with the machine's sgemm peak;
                      network: forward and forward+backward of the reference supernet at
-                     batch 20; metanas: seconds per warm-up and per search meta-iteration
+                     batch 20; operations: the same passes with one candidate operation
+                     alone on every edge, and what each adds over skip_connect alone;
+                     metanas: seconds per warm-up and per search meta-iteration
                      (20-way, meta-batch 10, 5 inner steps) and per meta-test task (100
                      steps), with peak RSS; data: cold and warm load of the Omniglot
                      archives in --data (default ../shared/datasets/omniglot).
@@ -63,6 +65,7 @@ struct BenchCommand: Command {
             run.threads = count
             if suite == .engine || suite == .all { run.engine() }
             if suite == .network || suite == .all { try run.network() }
+            if suite == .operations { try run.operations() }
             if suite == .metanas || suite == .all { timings.append(try run.metaNAS()) }
             if suite == .data { try run.data() }
         }
@@ -143,15 +146,58 @@ struct BenchCommand: Command {
     }
 
     func network() throws {
+        let (net, fwd, both, flops) = try timeNetwork(.reference(ways: 20))
+        print("reference supernet: \(net.weights.scalarCount) weights, \(net.architecture.scalarCount) architecture parameters; "
+              + "\(net.activeWeightCount(plan: net.plan(architecture: net.architecture, settings: benchSettings))) active at initialisation")
+        print("batch 20, \(threads) thread(s), forward conv+linear FLOPs \(fmt(flops / 1e9, 2)) G")
+        print("forward:          \(fmt(fwd * 1e3, 1)) ms  \(fmt(flops / fwd / 1e9, 1)) GFLOP/s")
+        print("forward+backward: \(fmt(both * 1e3, 1)) ms  \(fmt(3 * flops / both / 1e9, 1)) GFLOP/s (backward counted as 2x forward)")
+    }
+
+    /// What each candidate operation costs in the reference pass: the supernet with that
+    /// operation alone on every edge, and what it adds over the same network with
+    /// `skip_connect` alone (the identity at stride 1, so that network is mostly the stem,
+    /// preprocessing, node sums and head, with gradients reaching all of them).
+    func operations() throws {
+        let whole = try timeNetwork(.reference(ways: 20))
+        let base = try timeNetwork(alone: "skip_connect")
+        print("batch 20, \(threads) thread(s): the reference supernet with one operation alone on every edge")
+        print(row(["operation", "fwd ms", "f+b ms", "f+b GF/s", "+fwd ms", "+f+b ms"]))
+        for name in OperationRegistry.metaNASOperations {
+            let t = name == "skip_connect" ? base : try timeNetwork(alone: name)
+            let added = name == "skip_connect" ? ["(base)", "(base)"]
+                : [fmt((t.forward - base.forward) * 1e3, 1), fmt((t.both - base.both) * 1e3, 1)]
+            print(row([name, fmt(t.forward * 1e3, 1), fmt(t.both * 1e3, 1), fmt(3 * t.flops / t.both / 1e9, 1)] + added))
+        }
+        print(row(["all seven (supernet)", fmt(whole.forward * 1e3, 1), fmt(whole.both * 1e3, 1),
+                   fmt(3 * whole.flops / whole.both / 1e9, 1), fmt((whole.forward - base.forward) * 1e3, 1),
+                   fmt((whole.both - base.both) * 1e3, 1)]))
+        print("+ms: over the skip_connect network; the supernet's figure exceeds the sum of its operations' "
+              + "by what mixing seven outputs per edge costs")
+    }
+
+    private func timeNetwork(alone operation: String) throws -> (forward: Double, both: Double, flops: Double) {
+        var config = SearchSpaceConfig.reference(ways: 20)
+        config.operations = [operation]
+        let t = try timeNetwork(config)
+        return (t.forward, t.both, t.flops)
+    }
+
+    /// Architecture settings of the timed passes: T = 1, nothing under the threshold.
+    private var benchSettings: ArchitectureSettings {
+        ArchitectureSettings(temperature: 1, operationThreshold: 0.01, inputThreshold: 0.01)
+    }
+
+    /// Best forward and forward+backward times of a search network at batch 20, with drop-path
+    /// as in meta-training, and its forward FLOPs.
+    private func timeNetwork(_ config: SearchSpaceConfig) throws
+        -> (network: SearchNetwork, forward: Double, both: Double, flops: Double) {
         var g = SeededGenerator(seed: 11)
-        let net = try SearchNetwork(.reference(ways: 20), registry: .builtIn, generator: &g)
+        let net = try SearchNetwork(config, registry: .builtIn, generator: &g)
         let x = Tensor.randomUniform(shape: [20, 1, 28, 28], low: 0, high: 1, using: &g)
         let labels = (0..<20).map { $0 % 20 }
-        let settings = ArchitectureSettings(temperature: 1, operationThreshold: 0.01, inputThreshold: 0.01)
+        let settings = benchSettings
         let plan = net.plan(architecture: net.architecture, settings: settings)
-        let flops = net.forwardFLOPs(plan: plan, batch: 20)
-        print("reference supernet: \(net.weights.scalarCount) weights, \(net.architecture.scalarCount) architecture parameters; "
-              + "\(net.activeWeightCount(plan: plan)) active at initialisation")
         func pass(backward: Bool, team: ThreadTeam) {
             let tape = Tape(threads: .shared(team))
             let ctx = ForwardContext(tape: tape, weights: net.weights.bind(to: tape, trainable: backward),
@@ -163,9 +209,7 @@ struct BenchCommand: Command {
         let (fwd, both) = ThreadTeam.with(threads: threads) { team in
             (best { pass(backward: false, team: team) }, best { pass(backward: true, team: team) })
         }
-        print("batch 20, \(threads) thread(s), forward conv+linear FLOPs \(fmt(flops / 1e9, 2)) G")
-        print("forward:          \(fmt(fwd * 1e3, 1)) ms  \(fmt(flops / fwd / 1e9, 1)) GFLOP/s")
-        print("forward+backward: \(fmt(both * 1e3, 1)) ms  \(fmt(3 * flops / both / 1e9, 1)) GFLOP/s (backward counted as 2x forward)")
+        return (net, fwd, both, net.forwardFLOPs(plan: plan, batch: 20))
     }
 
     func row(_ cells: [String]) -> String {
