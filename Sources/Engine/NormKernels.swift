@@ -40,7 +40,7 @@ enum NormKernels {
     /// Mean and biased variance of one channel: moments about the channel's first element
     /// (close to the data, so the variance does not cancel), summed over planes in double.
     @inline(__always)
-    private static func moments(_ x: UnsafePointer<Float>, channel ch: Int, channels c: Int, batch n: Int, plane: Int)
+    static func moments(_ x: UnsafePointer<Float>, channel ch: Int, channels c: Int, batch n: Int, plane: Int)
         -> (mean: Float, variance: Float) {
         let shift = x[ch * plane]
         var s: Double = 0, q: Double = 0

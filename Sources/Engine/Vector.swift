@@ -64,18 +64,20 @@ enum Vector {
         while i < n { z[i] = c.addingProduct(a, x[i]).addingProduct(b, y[i]); i += 1 }
     }
 
-    /// `y[i] = sum_k a_k * x_k[i]` over `terms` `(x_k, a_k)` in one pass (zeros when empty).
-    @inline(__always) static func combine(_ terms: [(UnsafePointer<Float>, Float)], into y: UnsafeMutablePointer<Float>, _ n: Int) {
+    /// `y[i] = bias + sum_k a_k * x_k[i]` over `terms` `(x_k, a_k)` in one pass (`bias` when empty).
+    @inline(__always) static func combine(_ terms: [(UnsafePointer<Float>, Float)], bias: Float = 0,
+                                          into y: UnsafeMutablePointer<Float>, _ n: Int) {
         terms.withUnsafeBufferPointer { t in
+            let b = V(repeating: bias)
             var i = 0
             while i + 8 <= n {
-                var acc = V()
+                var acc = b
                 for (x, a) in t { acc.addProduct(V(repeating: a), load(x + i)) }
                 store(acc, y + i)
                 i += 8
             }
             while i < n {
-                var acc: Float = 0
+                var acc = bias
                 for (x, a) in t { acc = acc.addingProduct(a, x[i]) }
                 y[i] = acc
                 i += 1

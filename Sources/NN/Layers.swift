@@ -139,6 +139,14 @@ public struct BatchNorm2D: Sendable {
                                gamma: g, beta: b, epsilon: epsilon)
         }
         let (y, stats) = x.batchNorm(gamma: g, beta: b, epsilon: epsilon)
+        updateRunningStatistics(stats, ctx)
+        return y
+    }
+
+    /// Moves the running averages towards batch statistics by `momentum` (the variance
+    /// unbiased), as a training-mode pass does; for callers that normalise elsewhere, such as
+    /// ``normalizedWeightedSum(_:weights:indices:sampleScales:)``.
+    public func updateRunningStatistics(_ stats: BatchStatistics, _ ctx: ForwardContext) {
         let unbias = Float(stats.count) / Float(max(stats.count - 1, 1))
         for c in 0..<stats.mean.count {
             let m = ctx.buffers.tensors[runningMean.index].data[c]
@@ -146,8 +154,10 @@ public struct BatchNorm2D: Sendable {
             ctx.buffers.tensors[runningMean.index].data[c] = (1 - momentum) * m + momentum * stats.mean[c]
             ctx.buffers.tensors[runningVariance.index].data[c] = (1 - momentum) * v + momentum * stats.variance[c] * unbias
         }
-        return y
     }
+
+    /// Whether this norm is a plain standardisation (no gamma and beta).
+    public var isAffine: Bool { gamma != nil }
 }
 
 /// A fully connected layer `[N, in] -> [N, out]` with bias.

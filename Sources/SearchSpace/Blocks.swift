@@ -36,12 +36,14 @@ struct DepthwiseSeparable: Sendable {
         norm = BatchNorm2D(name + ".bn", channels: channels, affine: affine, builder: &builder)
     }
 
-    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
+    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(convolved(x, ctx), ctx) }
+
+    /// The block before its batch norm.
+    func convolved(_ x: Variable, _ ctx: ForwardContext) -> Variable {
         // One fused node: the depthwise result is recomputed in the backward pass, not kept.
-        let y = ctx.relu(x).separableConv2d(depthwise: ctx[depthwise.weight], pointwise: ctx[pointwise.weight],
-                                            stride: depthwise.stride.0, padding: depthwise.padding.0,
-                                            dilation: depthwise.dilation.0)
-        return norm(y, ctx)
+        ctx.relu(x).separableConv2d(depthwise: ctx[depthwise.weight], pointwise: ctx[pointwise.weight],
+                                    stride: depthwise.stride.0, padding: depthwise.padding.0,
+                                    dilation: depthwise.dilation.0)
     }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {

@@ -6,8 +6,12 @@ struct PoolOperation: CandidateOperation {
     let isMax: Bool, stride: Int
     let norm: BatchNorm2D
 
-    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        norm(isMax ? x.maxPool(size: 3, stride: stride) : x.avgPool(size: 3, stride: stride), ctx)
+    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(pooled(x), ctx) }
+
+    func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)? { (pooled(x), norm) }
+
+    private func pooled(_ x: Variable) -> Variable {
+        isMax ? x.maxPool(size: 3, stride: stride) : x.avgPool(size: 3, stride: stride)
     }
 }
 
@@ -30,9 +34,13 @@ struct FactorizedConvOperation: CandidateOperation {
     let first: Conv2D, second: Conv2D
     let norm: BatchNorm2D
 
-    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        norm(second(first(ctx.relu(x), ctx), ctx), ctx)
+    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(convolved(x, ctx), ctx) }
+
+    func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)? {
+        (convolved(x, ctx), norm)
     }
+
+    private func convolved(_ x: Variable, _ ctx: ForwardContext) -> Variable { second(first(ctx.relu(x), ctx), ctx) }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {
         let s = first.stride.0
@@ -47,6 +55,11 @@ struct SeparableOperation: CandidateOperation {
 
     func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
         blocks.reduce(x) { $1($0, ctx) }
+    }
+
+    func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)? {
+        let last = blocks[blocks.count - 1]
+        return (last.convolved(blocks.dropLast().reduce(x) { $1($0, ctx) }, ctx), last.norm)
     }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {

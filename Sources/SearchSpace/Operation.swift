@@ -21,12 +21,18 @@ public protocol CandidateOperation: Sendable {
     var isZero: Bool { get }
     /// Forward multiply-adds x 2 for `batch` inputs of `height x width` pixels.
     func flops(batch: Int, height: Int, width: Int) -> Double
+    /// For an operation that ends with a non-affine batch norm: its output before that norm,
+    /// and the norm (nil otherwise, the default). In training mode a MixedOp then normalises
+    /// these outputs of an edge and mixes them in one pass, without writing the normalised
+    /// tensors; the result equals `callAsFunction`'s up to rounding.
+    func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)?
 }
 
 extension CandidateOperation {
     public var isIdentity: Bool { false }
     public var isZero: Bool { false }
     public func flops(batch: Int, height: Int, width: Int) -> Double { 0 }
+    public func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)? { nil }
 }
 
 /// Where a registered operation comes from.

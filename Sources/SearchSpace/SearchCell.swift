@@ -15,14 +15,27 @@ struct MixedOp: Sendable {
 
     func callAsFunction(_ x: Variable, weights: Variable, active: [Int], _ ctx: ForwardContext) -> Variable {
         // Drop-path is fused into the weighted sum: one pass, and no masked copy of each output.
-        var scales: [[Float]?] = []
-        let outs = active.map { k -> Variable in
-            let y = ops[k](x, ctx)
+        // With batch statistics, the final batch norms of the operations are fused into it too.
+        var scales: [[Float]?] = [], terms: [MixTerm] = [], norms: [BatchNorm2D?] = []
+        for k in active {
+            if ctx.training, let (pre, norm) = ops[k].beforeNorm(x, ctx), !norm.isAffine {
+                terms.append(MixTerm(pre, normalized: true, epsilon: norm.epsilon))
+                norms.append(norm)
+            } else {
+                terms.append(MixTerm(ops[k](x, ctx), normalized: false))
+                norms.append(nil)
+            }
             let dropped = !ops[k].isIdentity && ctx.dropPathKeep < 1
-            scales.append(dropped ? dropPathScales(batch: y.shape[0], keep: ctx.dropPathKeep, using: &ctx.generator) : nil)
-            return y
+            scales.append(dropped ? dropPathScales(batch: x.shape[0], keep: ctx.dropPathKeep, using: &ctx.generator) : nil)
         }
-        return weightedSum(outs, weights: weights, indices: active, sampleScales: scales)
+        guard norms.contains(where: { $0 != nil }) else {
+            return weightedSum(terms.map(\.input), weights: weights, indices: active, sampleScales: scales)
+        }
+        let (y, statistics) = normalizedWeightedSum(terms, weights: weights, indices: active, sampleScales: scales)
+        for (norm, stats) in zip(norms, statistics) {
+            if let norm, let stats { norm.updateRunningStatistics(stats, ctx) }
+        }
+        return y
     }
 }
 

@@ -129,3 +129,52 @@ struct PruningTests {
         #expect(net.activeWeightCount(plan: plan) == (try net.weightCount(of: net.genotype(architecture: arch))))
     }
 }
+
+@Suite("MixedOp")
+struct MixedOpTests {
+    /// In training mode a MixedOp normalises the outputs of its batch-norm-terminated operations
+    /// inside the weighted sum; that must be what running each operation and mixing gives.
+    @Test("Fusing the operations' batch norms into the mix changes nothing: output, running statistics and gradients",
+          arguments: [0, 1])  // a stride-1 edge of the normal cell and a stride-2 edge of the reduction cell
+    func fusedNormsEqualSeparateOperations(cell: Int) throws {
+        let config = Tiny.config()
+        let net = try Tiny.network(config)
+        let edge = net.cells[cell].edges[cell == 0 ? 3 : 1]
+        var g = SeededGenerator(seed: 31)
+        let size = config.inputSize
+        let x = Tensor.randomNormal(shape: [6, config.channels, size, size], using: &g)
+        let alphas = Tensor.randomUniform(shape: [config.operations.count], low: 0.05, high: 1, using: &g)
+        let active = Array(config.operations.indices)
+        func run(fused: Bool) -> (y: Tensor, buffers: BufferSet, grads: [Tensor]) {
+            let tape = Tape()
+            let w = net.weights.bind(to: tape, trainable: true)
+            let ctx = ForwardContext(tape: tape, weights: w, buffers: net.buffers, training: true, dropPathKeep: 0.7,
+                                     generator: SeededGenerator(seed: 5))
+            let input = tape.parameter(x), weights = tape.parameter(alphas)
+            let y: Variable
+            if fused {
+                y = edge(input, weights: weights, active: active, ctx)
+            } else {
+                var outs: [Variable] = [], scales: [[Float]?] = []
+                for k in active {
+                    outs.append(edge.ops[k](input, ctx))
+                    scales.append(edge.ops[k].isIdentity ? nil : dropPathScales(batch: 6, keep: 0.7, using: &ctx.generator))
+                }
+                y = weightedSum(outs, weights: weights, indices: active, sampleScales: scales)
+            }
+            let value = y.value
+            var pg = SeededGenerator(seed: 9)
+            let grads = tape.gradients(of: (y * tape.constant(.randomNormal(shape: y.shape, using: &pg))).sum())
+            return (value, ctx.buffers, [grads[input], grads[weights]] + w.map { grads[$0] })
+        }
+        let fused = run(fused: true), separate = run(fused: false)
+        #expect(fused.y.maxAbsDifference(separate.y) <= 1e-5)
+        for (a, b) in zip(fused.buffers.tensors, separate.buffers.tensors) { #expect(a.maxAbsDifference(b) <= 1e-6) }
+        #expect(fused.buffers.tensors != net.buffers.tensors, "the running statistics moved")
+        for (i, (a, b)) in zip(fused.grads, separate.grads).enumerated() {
+            let scale = max(1, b.data.map(abs).max() ?? 0)
+            #expect(a.maxAbsDifference(b) <= 3e-5 * scale, "gradient \(i) differs by \(a.maxAbsDifference(b))")
+        }
+        #expect(fused.grads[1].data.allSatisfy { $0 != 0 }, "every operation's weight gets a gradient")
+    }
+}
