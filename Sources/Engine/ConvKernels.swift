@@ -90,6 +90,12 @@ enum ConvKernels {
                         (d + wr.upperBound).update(repeating: 0, count: Wo - wr.upperBound)
                         if g.strideW == 1 {
                             (d + wr.lowerBound).update(from: src + wr.lowerBound, count: wr.count)
+                        } else if g.strideW == 2 {
+                            // Vectors read whole pairs, so the last one stays inside the row only
+                            // when the row has an element after the last one taken.
+                            let inRow = offW + 2 * wr.upperBound <= W ? wr.count : max(wr.count - 1, 0)
+                            Vector.copyEven(src + 2 * wr.lowerBound, d + wr.lowerBound, inRow)
+                            for wo in (wr.lowerBound + inRow)..<wr.upperBound { d[wo] = src[wo * 2] }
                         } else {
                             for wo in wr { d[wo] = src[wo * g.strideW] }
                         }
@@ -140,6 +146,12 @@ enum ConvKernels {
                         let s = src + ho * Wo
                         if g.strideW == 1 {
                             for wo in wr { d[wo] += s[wo] }
+                        } else if g.strideW == 2 {
+                            // Vectors add to whole pairs (zero to the odd ones), so they must end
+                            // inside the row: past it lies memory another thread may be writing.
+                            let inRow = offW + 2 * wr.upperBound <= W ? wr.count : max(wr.count - 1, 0)
+                            Vector.addToEven(s + wr.lowerBound, d + 2 * wr.lowerBound, inRow)
+                            for wo in (wr.lowerBound + inRow)..<wr.upperBound { d[wo * 2] += s[wo] }
                         } else {
                             for wo in wr { d[wo * g.strideW] += s[wo] }
                         }

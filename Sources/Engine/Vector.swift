@@ -148,6 +148,31 @@ enum Vector {
         }
     }
 
+    /// `y[i] = x[2 * i]` for `i` in `0..<n`; reads `x[0..<2n]` (one element past the last taken).
+    @inline(__always) static func copyEven(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        guard n >= 8 else {
+            for i in 0..<n { y[i] = x[2 * i] }
+            return
+        }
+        forEachVector(n) { i in
+            store(UnsafeRawPointer(x + 2 * i).loadUnaligned(as: SIMD16<Float>.self).evenHalf, y + i)
+        }
+    }
+
+    /// `y[2 * i] += x[i]` for `i` in `0..<n`; reads and writes `y[0..<2n]` (adding zero to the
+    /// odd elements, one past the last taken included).
+    @inline(__always) static func addToEven(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let raw = UnsafeMutableRawPointer(y + 2 * i)
+            var spread = SIMD16<Float>()
+            spread.evenHalf = load(x + i)
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + spread, as: SIMD16<Float>.self)
+            i += 8
+        }
+        while i < n { y[2 * i] += x[i]; i += 1 }
+    }
+
     /// `y[i] = value` for short runs (borders), inline instead of a library call.
     @inline(__always) static func fill(_ y: UnsafeMutablePointer<Float>, _ value: Float, _ n: Int) {
         let v = V(repeating: value)

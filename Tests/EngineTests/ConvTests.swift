@@ -32,6 +32,12 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
         ConvCase(name: "1x1 pointwise no bias", input: [2, 3, 4, 4], weight: [5, 3, 1, 1], bias: false),
         ConvCase(name: "1x1 pointwise groups 2", input: [2, 4, 4, 4], weight: [6, 2, 1, 1], groups: 2),
         ConvCase(name: "1x1 stride 2", input: [2, 3, 6, 6], weight: [4, 3, 1, 1], bias: false, stride: (2, 2)),
+        // Stride 2 over rows of 8 or more outputs: strided rows are gathered and scattered a
+        // vector at a time, the last element of a row that ends on a taken one apart.
+        ConvCase(name: "1x1 stride 2 rows of 9", input: [1, 2, 3, 18], weight: [2, 2, 1, 1], bias: false, stride: (2, 2)),
+        ConvCase(name: "1x1 stride 2 odd rows of 17", input: [1, 2, 3, 17], weight: [2, 2, 1, 1], stride: (2, 2)),
+        ConvCase(name: "1x5 stride 2 pad (0, 2) rows of 20", input: [1, 2, 2, 20], weight: [2, 2, 1, 5], stride: (2, 2),
+                 padding: (0, 2)),
         ConvCase(name: "grouped 3x3 groups 2", input: [2, 4, 5, 5], weight: [6, 2, 3, 3], padding: (1, 1),
                  groups: 2),
         ConvCase(name: "depthwise 3x3 stride 1", input: [2, 4, 5, 5], weight: [4, 1, 3, 3], padding: (1, 1),
@@ -239,16 +245,18 @@ struct ConvTests {
         expectClose(y.value, Tensor(shape: [1, 1, 4, 4], data: (1...16).map { Float($0) + 10 }))
     }
 
-    /// `y[n][o][h][w] = sum over c, i, j of w[o][c][i][j] * x[n][c][h + i*dh - ph][w + j*dw - pw]`, zero outside.
-    static func direct(_ x: Tensor, _ w: Tensor, padding: (Int, Int), dilation: (Int, Int)) -> Tensor {
+    /// `y[n][o][h][w] = sum over c, i, j of w[o][c][i][j] * x[n][c][h*sh + i*dh - ph][w*sw + j*dw - pw]`, zero outside.
+    static func direct(_ x: Tensor, _ w: Tensor, stride: (Int, Int) = (1, 1), padding: (Int, Int),
+                       dilation: (Int, Int)) -> Tensor {
         let (N, C, H, W) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (O, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
-        let Ho = H + 2 * padding.0 - dilation.0 * (kh - 1), Wo = W + 2 * padding.1 - dilation.1 * (kw - 1)
+        let Ho = (H + 2 * padding.0 - dilation.0 * (kh - 1) - 1) / stride.0 + 1
+        let Wo = (W + 2 * padding.1 - dilation.1 * (kw - 1) - 1) / stride.1 + 1
         var y = Tensor(shape: [N, O, Ho, Wo])
         for n in 0..<N { for o in 0..<O { for h in 0..<Ho { for v in 0..<Wo {
             var s: Float = 0
             for c in 0..<C { for i in 0..<kh { for j in 0..<kw {
-                let (a, b) = (h + i * dilation.0 - padding.0, v + j * dilation.1 - padding.1)
+                let (a, b) = (h * stride.0 + i * dilation.0 - padding.0, v * stride.1 + j * dilation.1 - padding.1)
                 if a >= 0 && a < H && b >= 0 && b < W { s += w.data[((o * C + c) * kh + i) * kw + j] * x.data[((n * C + c) * H + a) * W + b] }
             } } }
             y.data[((n * O + o) * Ho + h) * Wo + v] = s
@@ -273,6 +281,20 @@ struct ConvTests {
         let tape = Tape()
         let y = tape.parameter(x).conv2d(tape.constant(w), padding: padding, dilation: dilation)
         expectClose(y.value, Self.direct(x, w, padding: padding, dilation: dilation), tolerance: 1e-4)
+    }
+
+    /// (input, weight, stride, padding): rows of 8 to 10 outputs, even and odd input widths, taps
+    /// that start before the row and end after it.
+    @Test("Stride-2 filters on rows of eight or more outputs equal a direct convolution",
+          arguments: [([2, 3, 4, 18], [2, 3, 1, 1], (2, 2), (0, 0)), ([1, 2, 3, 17], [3, 2, 1, 1], (2, 2), (0, 0)),
+                      ([2, 2, 3, 20], [2, 2, 1, 5], (2, 2), (0, 2)), ([1, 3, 5, 19], [2, 3, 3, 3], (2, 2), (1, 1)),
+                      ([1, 2, 2, 21], [2, 2, 1, 4], (1, 2), (0, 1))])
+    func strideTwoFilters(_ input: [Int], _ weight: [Int], _ stride: (Int, Int), _ padding: (Int, Int)) {
+        var rng = SeededGenerator(seed: 22)
+        let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
+        let tape = Tape()
+        let y = tape.parameter(x).conv2d(tape.constant(w), stride: stride, padding: padding)
+        expectClose(y.value, Self.direct(x, w, stride: stride, padding: padding, dilation: (1, 1)), tolerance: 1e-4)
     }
 
     @Test("A depthwise convolution filters each channel with its own kernel")
