@@ -37,6 +37,82 @@ enum NormKernels {
         return (y, mean, variance, invstd)
     }
 
+    /// Training-mode normalisation without an affine map, then a ReLU, in one sweep per channel:
+    /// `y = max((x - mean) * invstd, 0)`.
+    ///
+    /// - Returns: the output, and per channel the mean, biased variance and `1 / sqrt(var + eps)`.
+    static func normalizeReLU(_ x: Tensor, epsilon: Float, threads: KernelThreads)
+        -> (y: Tensor, mean: [Float], variance: [Float], invstd: [Float]) {
+        let (n, c) = (x.shape[0], x.shape[1])
+        let plane = x.count / max(n * c, 1)
+        var mean = [Float](repeating: 0, count: c), variance = mean, invstd = mean
+        let y = Tensor(uninitializedShape: x.shape) { yb in
+            x.data.withUnsafeBufferPointer { xb in
+                mean.withUnsafeMutableBufferPointer { mb in
+                    variance.withUnsafeMutableBufferPointer { vb in
+                        invstd.withUnsafeMutableBufferPointer { ib in
+                            let (yp, mp, vp, ip) = (UncheckedBox(yb.baseAddress!), UncheckedBox(mb.baseAddress!),
+                                                    UncheckedBox(vb.baseAddress!), UncheckedBox(ib.baseAddress!))
+                            parallelFor(c, threads: threads) { ch in
+                                let (mu, v) = moments(xb.baseAddress!, channel: ch, channels: c, batch: n, plane: plane)
+                                let inv = 1 / (v + epsilon).squareRoot()
+                                let (scale, shift) = (Vector.V(repeating: inv), Vector.V(repeating: -mu * inv))
+                                for i in 0..<n {
+                                    let at = (i * c + ch) * plane
+                                    let (src, dst) = (xb.baseAddress! + at, yp.value + at)
+                                    var k = 0
+                                    while k + 8 <= plane {
+                                        Vector.store(pointwiseMax(shift.addingProduct(scale, Vector.load(src + k)), Vector.V()), dst + k)
+                                        k += 8
+                                    }
+                                    while k < plane { dst[k] = max((-mu * inv).addingProduct(inv, src[k]), 0); k += 1 }
+                                }
+                                (mp.value[ch], vp.value[ch], ip.value[ch]) = (mu, v, inv)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (y, mean, variance, invstd)
+    }
+
+    /// Backward of ``normalizeReLU(_:epsilon:threads:)``: the batch-norm gradient of the output
+    /// gradient masked where the output is positive, written to `dx` (added with `accumulating`).
+    static func backwardReLU(dy: Tensor, output y: Tensor, input x: Tensor, mean: [Float], invstd: [Float],
+                             into dx: UnsafeMutablePointer<Float>, accumulating: Bool, threads: KernelThreads) {
+        let (n, c) = (x.shape[0], x.shape[1])
+        let plane = x.count / max(n * c, 1)
+        let m = Float(n * plane)
+        dy.data.withUnsafeBufferPointer { db in
+            y.data.withUnsafeBufferPointer { yb in
+                x.data.withUnsafeBufferPointer { xb in
+                    let out = UncheckedBox(dx)
+                    parallelFor(c, threads: threads) { ch in
+                        let (mu, inv) = (mean[ch], invstd[ch])
+                        var sdy: Float = 0, sdyx: Float = 0
+                        for i in 0..<n {
+                            let at = (i * c + ch) * plane
+                            let (a, dot) = Vector.maskedSumAndDot(db.baseAddress! + at, xb.baseAddress! + at,
+                                                                   mask: yb.baseAddress! + at, plane)
+                            sdy += a
+                            sdyx += dot - mu * a
+                        }
+                        sdyx *= inv
+                        // dx = inv / M * (M * dy' - sum(dy') - xhat * sum(dy' xhat)), dy' the masked gradient.
+                        let k1 = inv / m
+                        let (a, b, cst) = (k1 * m, -k1 * inv * sdyx, -k1 * sdy + k1 * inv * mu * sdyx)
+                        for i in 0..<n {
+                            let at = (i * c + ch) * plane
+                            Vector.maskedLinear(a, db.baseAddress! + at, mask: yb.baseAddress! + at, b, xb.baseAddress! + at,
+                                                cst, out.value + at, plane, accumulating: accumulating)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Mean and biased variance of one channel: moments about the channel's first element
     /// (close to the data, so the variance does not cancel), summed over planes in double.
     @inline(__always)

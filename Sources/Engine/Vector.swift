@@ -55,6 +55,42 @@ enum Vector {
         return (s, p)
     }
 
+    /// `(sum(d[i]), sum(d[i] * x[i]))` over the elements where `mask[i] > 0`: the sums the
+    /// gradient of a batch norm followed by a ReLU needs (`mask` is the ReLU's output).
+    @inline(__always) static func maskedSumAndDot(_ d: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                                  mask: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+        var s = V(), p = V()
+        var i = 0
+        while i + 8 <= n {
+            let a = load(d + i).replacing(with: 0, where: load(mask + i) .<= 0)
+            s += a
+            p.addProduct(a, load(x + i))
+            i += 8
+        }
+        var (ss, pp) = (s.sum(), p.sum())
+        while i < n { if mask[i] > 0 { ss += d[i]; pp = pp.addingProduct(d[i], x[i]) }; i += 1 }
+        return (ss, pp)
+    }
+
+    /// `z[i] = a * (mask[i] > 0 ? d[i] : 0) + b * x[i] + c`, or added to `z` with `accumulating`.
+    @inline(__always) static func maskedLinear(_ a: Float, _ d: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+                                               _ b: Float, _ x: UnsafePointer<Float>, _ c: Float,
+                                               _ z: UnsafeMutablePointer<Float>, _ n: Int, accumulating: Bool) {
+        let (av, bv, cv) = (V(repeating: a), V(repeating: b), V(repeating: c))
+        var i = 0
+        while i + 8 <= n {
+            let g = load(d + i).replacing(with: 0, where: load(mask + i) .<= 0)
+            let v = cv.addingProduct(av, g).addingProduct(bv, load(x + i))
+            store(accumulating ? load(z + i) + v : v, z + i)
+            i += 8
+        }
+        while i < n {
+            let v = c.addingProduct(a, mask[i] > 0 ? d[i] : 0).addingProduct(b, x[i])
+            z[i] = accumulating ? z[i] + v : v
+            i += 1
+        }
+    }
+
     /// `z[i] = a * x[i] + b * y[i] + c`.
     @inline(__always) static func linear(_ a: Float, _ x: UnsafePointer<Float>, _ b: Float, _ y: UnsafePointer<Float>,
                                          _ c: Float, _ z: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -143,6 +143,15 @@ public struct BatchNorm2D: Sendable {
         return y
     }
 
+    /// `relu(self(x))`: with batch statistics and no affine map as one node
+    /// (``Variable/batchNormReLU(epsilon:)``), otherwise the norm then a ReLU.
+    public func rectified(_ x: Variable, _ ctx: ForwardContext) -> Variable {
+        guard ctx.training, !isAffine else { return self(x, ctx).relu() }
+        let (y, stats) = x.batchNormReLU(epsilon: epsilon)
+        updateRunningStatistics(stats, ctx)
+        return y
+    }
+
     /// Moves the running averages towards batch statistics by `momentum` (the variance
     /// unbiased), as a training-mode pass does; for callers that normalise elsewhere, such as
     /// ``normalizedWeightedSum(_:weights:indices:sampleScales:)``.

@@ -39,11 +39,13 @@ struct DepthwiseSeparable: Sendable {
     func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(convolved(x, ctx), ctx) }
 
     /// The block before its batch norm.
-    func convolved(_ x: Variable, _ ctx: ForwardContext) -> Variable {
+    func convolved(_ x: Variable, _ ctx: ForwardContext) -> Variable { convolved(rectified: ctx.relu(x), ctx) }
+
+    /// The block before its batch norm, from an input that is already rectified.
+    func convolved(rectified r: Variable, _ ctx: ForwardContext) -> Variable {
         // One fused node: the depthwise result is recomputed in the backward pass, not kept.
-        ctx.relu(x).separableConv2d(depthwise: ctx[depthwise.weight], pointwise: ctx[pointwise.weight],
-                                    stride: depthwise.stride.0, padding: depthwise.padding.0,
-                                    dilation: depthwise.dilation.0)
+        r.separableConv2d(depthwise: ctx[depthwise.weight], pointwise: ctx[pointwise.weight],
+                          stride: depthwise.stride.0, padding: depthwise.padding.0, dilation: depthwise.dilation.0)
     }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {

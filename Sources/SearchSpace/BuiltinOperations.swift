@@ -54,12 +54,18 @@ struct SeparableOperation: CandidateOperation {
     let blocks: [DepthwiseSeparable]
 
     func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        blocks.reduce(x) { $1($0, ctx) }
+        let last = blocks[blocks.count - 1]
+        return last.norm(last.convolved(rectified: rectifiedInputOfLastBlock(x, ctx), ctx), ctx)
     }
 
     func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)? {
         let last = blocks[blocks.count - 1]
-        return (last.convolved(blocks.dropLast().reduce(x) { $1($0, ctx) }, ctx), last.norm)
+        return (last.convolved(rectified: rectifiedInputOfLastBlock(x, ctx), ctx), last.norm)
+    }
+
+    /// The blocks before the last, each block's batch norm fused with the next block's ReLU.
+    private func rectifiedInputOfLastBlock(_ x: Variable, _ ctx: ForwardContext) -> Variable {
+        blocks.dropLast().reduce(ctx.relu(x)) { r, block in block.norm.rectified(block.convolved(rectified: r, ctx), ctx) }
     }
 
     func flops(batch: Int, height: Int, width: Int) -> Double {

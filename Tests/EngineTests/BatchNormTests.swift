@@ -109,6 +109,42 @@ struct BatchNormTests {
         expectClose(y.value, Tensor(shape: [1, 2, 1, 2], data: [0.5, 2.5, -2, 0]))
     }
 
+    /// The input also feeds a product, so its gradient from the fused node is added to one it
+    /// already holds; planes of 25 and 35 elements end in a partial vector.
+    @Test("batchNormReLU equals batchNorm then relu: output, statistics and gradients, at 1 and 2 threads",
+          arguments: [[4, 3, 5, 5], [2, 2, 5, 7]], [1, 2])
+    func fusedReLU(shape: [Int], threads: Int) {
+        let x = Self.input(seed: 44, shape: shape)
+        func run(fused: Bool) -> (Tensor, BatchStatistics, Tensor) {
+            let tape = Tape(threads: .fixed(threads))
+            let v = tape.parameter(x)
+            let (y, stats) = fused ? v.batchNormReLU(epsilon: 1e-3) : {
+                let (b, s) = v.batchNorm(epsilon: 1e-3)
+                return (b.relu(), s)
+            }()
+            var g = SeededGenerator(seed: 45)
+            let r = tape.constant(Tensor.randomNormal(shape: shape, using: &g))
+            let grads = tape.gradients(of: (y * r + v * v).sum())
+            return (y.value, stats, grads[v])
+        }
+        let (fy, fs, fg) = run(fused: true)
+        let (y, s, g) = run(fused: false)
+        expectClose(fy, y, tolerance: 1e-6)
+        #expect(fy.data.contains(0) && fy.data.contains { $0 > 0 }, "both sides of the kink occur")
+        #expect(fs.count == s.count && fs.mean == s.mean && fs.variance == s.variance)
+        expectClose(fg, g, tolerance: 2e-5)
+    }
+
+    @Test("batchNormReLU gradients match finite differences away from the kink")
+    func fusedReLUGradients() {
+        // Values spaced apart per channel, so that no normalised value lies within the step of 0.
+        var x = Tensor(shape: [3, 2, 2, 3])
+        var g = SeededGenerator(seed: 46)
+        let order = (0..<36).shuffled(using: &g)
+        for k in 0..<36 { x.data[k] = Float(order[k]) * 0.37 - 6.1 + Float((k / 6) % 2) * 2 }
+        expectGradientsMatch([x], check: GradientCheck(epsilon: 1e-3)) { _, v in v[0].batchNormReLU().output }
+    }
+
     private func meanAndBiasedVariance(_ v: [Double]) -> (Double, Double) {
         let m = v.reduce(0, +) / Double(v.count)
         return (m, v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count))

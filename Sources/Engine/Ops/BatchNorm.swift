@@ -42,6 +42,26 @@ extension Variable {
         return (out, BatchStatistics(mean: mean, variance: variance, count: x.count / max(c, 1)))
     }
 
+    /// `relu(batchNorm(x))` with batch statistics and no affine map, as one node: the
+    /// normalised tensor is never written, and backward masks the output gradient and takes
+    /// the batch-norm gradient in the same sweep. Keeps the input and the output.
+    ///
+    /// - Returns: the rectified output and the batch statistics it used.
+    public func batchNormReLU(epsilon: Float = 1e-5) -> (output: Variable, statistics: BatchStatistics) {
+        let c = checkedChannels("batchNormReLU", gamma: nil, beta: nil)
+        let threads = tape.threads
+        let x = value
+        let (y, mean, variance, invstd) = NormKernels.normalizeReLU(x, epsilon: epsilon, threads: threads)
+        let xid = id
+        let out = tape.record(y, inputs: [self]) { dy, grads in
+            grads.accumulate(xid, shape: x.shape) { dx, accumulating in
+                NormKernels.backwardReLU(dy: dy, output: y, input: x, mean: mean, invstd: invstd, into: dx,
+                                         accumulating: accumulating, threads: threads)
+            }
+        }
+        return (out, BatchStatistics(mean: mean, variance: variance, count: x.count / max(c, 1)))
+    }
+
     /// Batch normalisation with fixed statistics (inference mode): an affine map per channel.
     ///
     /// - Parameters:
