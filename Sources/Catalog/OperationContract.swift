@@ -13,7 +13,9 @@ import SearchSpace
 /// d/dx sum(y * r) != 0 for a fixed random r (except for the zero operation)
 /// ```
 /// The weighted sum makes the gradient check meaningful behind a batch norm, whose plain sum
-/// does not depend on the input.
+/// does not depend on the input. An operation that answers ``CandidateOperation/beforeNorm(_:_:)``
+/// must hand back a non-affine norm whose output, applied to what it returns, is the
+/// operation's output.
 public enum OperationContract {
     /// The input the contract uses.
     public static let inputShape = [2, 4, 8, 8]
@@ -43,6 +45,8 @@ public enum OperationContract {
         let expected = [n, c, (h - 1) / stride + 1, (w - 1) / stride + 1]
         guard y.shape == expected else { return "output shape \(y.shape), expected \(expected) for input \(inputShape)" }
         guard y.value.data.allSatisfy(\.isFinite) else { return "the output holds NaN or infinity" }
+        if let p = beforeNormProblem(op, parameters: builder.parameters, buffers: builder.buffers, input: x.value,
+                                     output: y.value) { return p }
         let flops = op.flops(batch: n, height: h, width: w)
         guard flops.isFinite, flops >= 0 else { return "flops(batch:height:width:) returned \(flops)" }
         if op.isZero { return nil }
@@ -56,6 +60,24 @@ public enum OperationContract {
             guard gradients[v].data.allSatisfy(\.isFinite) else {
                 return "the gradient of parameter '\(builder.parameters.names[i])' holds NaN or infinity"
             }
+        }
+        return nil
+    }
+
+    /// What is wrong with the operation's `beforeNorm`, run on a fresh tape from the same input.
+    private static func beforeNormProblem(_ op: any CandidateOperation, parameters: ParameterSet, buffers: BufferSet,
+                                          input: Tensor, output: Tensor) -> String? {
+        let tape = Tape()
+        let ctx = ForwardContext(tape: tape, weights: parameters.bind(to: tape, trainable: false), buffers: buffers,
+                                 training: true)
+        guard let (pre, norm) = op.beforeNorm(tape.constant(input), ctx) else { return nil }
+        guard !norm.isAffine else { return "beforeNorm(_:_:) returned an affine batch norm (only non-affine ones are fused)" }
+        guard pre.shape == output.shape else {
+            return "beforeNorm(_:_:) output shape \(pre.shape), expected \(output.shape) (the operation's own)"
+        }
+        let difference = norm(pre, ctx).value.maxAbsDifference(output)
+        guard difference <= 1e-4 else {
+            return "beforeNorm(_:_:) disagrees with the operation: its norm applied to its output differs by \(difference)"
         }
         return nil
     }

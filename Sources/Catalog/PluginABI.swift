@@ -29,11 +29,12 @@ import SearchSpace
 /// Swift gives these modules no stable binary interface: rebuild a plugin whenever metanas
 /// is rebuilt (`Plugins/ExampleOperation/build.sh` does it in seconds).
 public enum PluginABI {
-    /// The version of this contract. It changes whenever the entry points or the registrar's
-    /// interface change. Being inlined into the plugin, it records the version the plugin
-    /// was compiled for.
+    /// The version of this contract. It changes whenever the entry points, the registrar's
+    /// interface or the requirements of the protocols a plugin implements change (version 2:
+    /// `CandidateOperation.beforeNorm`). Being inlined into the plugin, it records the version
+    /// the plugin was compiled for.
     @_alwaysEmitIntoClient
-    public static var version: UInt32 { 1 }
+    public static var version: UInt32 { 2 }
 
     /// `() -> UInt32`: the ABI version the library was built for.
     public static let versionSymbol = "metanas_plugin_abi_version"

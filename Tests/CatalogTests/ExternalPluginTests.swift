@@ -101,7 +101,7 @@ struct RefusedLibraryTests {
             """, named: "wrongabi", in: folder)
         let (path, lines) = try problems(library: "wrongabi.so", in: folder)
         #expect(lines == ["\(path):\(Self.libraryPlace): error: plugins[0].source.library: built for plugin ABI version 999, "
-                          + "but this metanas loads version 1; rebuild the plugin against this metanas"])
+                          + "but this metanas loads version \(PluginABI.version); rebuild the plugin against this metanas"])
     }
 
     @Test func aLibraryWithoutEntryPointsIsRefused() throws {
@@ -115,7 +115,7 @@ struct RefusedLibraryTests {
     @Test func aRegistrationThatFailsIsRefused() throws {
         let folder = try Fixtures.folder()
         _ = try ExamplePlugin.compileC("""
-            unsigned metanas_plugin_abi_version(void) { return 1; }
+            unsigned metanas_plugin_abi_version(void) { return \(PluginABI.version); }
             int metanas_plugin_register(void *registrar) { return 3; }
             """, named: "failing", in: folder)
         let (path, lines) = try problems(library: "failing.so", in: folder)

@@ -275,6 +275,37 @@ func place(of marker: String, in text: String, occurrence: Int = 1) -> String {
         }
     }
 
+    @Test func theContractChecksWhatBeforeNormHandsBack() {
+        /// Pooling then a non-affine norm; `beforeNorm` hands back `mistake` instead when set.
+        struct Pooled: CandidateOperation {
+            enum Mistake { case none, wrongOutput, affineNorm }
+            let norm: BatchNorm2D, affine: BatchNorm2D, mistake: Mistake, stride: Int
+            func callAsFunction(_ x: Engine.Variable, _ ctx: NN.ForwardContext) -> Engine.Variable {
+                norm(x.avgPool(size: 3, stride: stride), ctx)
+            }
+            func beforeNorm(_ x: Engine.Variable, _ ctx: NN.ForwardContext) -> (output: Engine.Variable, norm: BatchNorm2D)? {
+                switch mistake {
+                case .none: return (x.avgPool(size: 3, stride: stride), norm)
+                case .wrongOutput: return (x.maxPool(size: 3, stride: stride), norm)
+                case .affineNorm: return (x.avgPool(size: 3, stride: stride), affine)
+                }
+            }
+        }
+        func definition(_ mistake: Pooled.Mistake) -> OperationDefinition {
+            OperationDefinition(name: "pooled", summary: "") { s, b, p in
+                Pooled(norm: BatchNorm2D(p + ".bn", channels: s.channels, affine: false, builder: &b),
+                       affine: BatchNorm2D(p + ".abn", channels: s.channels, affine: true, builder: &b), mistake: mistake,
+                       stride: s.stride)
+            }
+        }
+        #expect(OperationContract.problems(of: definition(.none)) == [])
+        let wrong = OperationContract.problems(of: definition(.wrongOutput))
+        #expect(wrong.count == 2 && wrong.allSatisfy { $0.contains("beforeNorm(_:_:) disagrees with the operation") })
+        #expect(OperationContract.problems(of: definition(.affineNorm)) == [1, 2].map {
+            "operation 'pooled' at stride \($0): beforeNorm(_:_:) returned an affine batch norm (only non-affine ones are fused)"
+        })
+    }
+
     @Test func contractProblemsArePlacedAtTheOperationsEntry() throws {
         let text = plugin(#"{"kind": "operation", "name": "shrinks", "summary": "s", "source": {"library": "none.so"}}"#)
         let folder = try Fixtures.folder()
