@@ -7,34 +7,10 @@ enum NormKernels {
     /// - Returns: the output, and per channel the mean, biased variance and `1 / sqrt(var + eps)`.
     static func normalize(_ x: Tensor, gamma: [Float]?, beta: [Float]?, epsilon: Float, threads: KernelThreads)
         -> (y: Tensor, mean: [Float], variance: [Float], invstd: [Float]) {
-        let (n, c) = (x.shape[0], x.shape[1])
-        let plane = x.count / max(n * c, 1)
-        var mean = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
-        var invstd = [Float](repeating: 0, count: c)
-        let y = Tensor(uninitializedShape: x.shape) { yb in
-            x.data.withUnsafeBufferPointer { xb in
-                mean.withUnsafeMutableBufferPointer { mb in
-                    variance.withUnsafeMutableBufferPointer { vb in
-                        invstd.withUnsafeMutableBufferPointer { ib in
-                            let (yp, mp, vp, ip) = (UncheckedBox(yb.baseAddress!), UncheckedBox(mb.baseAddress!),
-                                                    UncheckedBox(vb.baseAddress!), UncheckedBox(ib.baseAddress!))
-                            parallelFor(c, threads: threads) { ch in
-                                let (mu, v) = moments(xb.baseAddress!, channel: ch, channels: c, batch: n, plane: plane)
-                                let inv = 1 / (v + epsilon).squareRoot()
-                                let scale = inv * (gamma?[ch] ?? 1)
-                                let shift = (beta?[ch] ?? 0) - mu * scale
-                                for i in 0..<n {
-                                    let at = (i * c + ch) * plane
-                                    Vector.affine(scale, xb.baseAddress! + at, shift, yp.value + at, plane)
-                                }
-                                (mp.value[ch], vp.value[ch], ip.value[ch]) = (mu, v, inv)
-                            }
-                        }
-                    }
-                }
-            }
+        channelSweep(x, epsilon: epsilon, threads: threads) { ch, mu, inv, src, dst, plane in
+            let scale = inv * (gamma?[ch] ?? 1)
+            Vector.affine(scale, src, (beta?[ch] ?? 0) - mu * scale, dst, plane)
         }
-        return (y, mean, variance, invstd)
     }
 
     /// Training-mode normalisation without an affine map, then a ReLU, in one sweep per channel:
@@ -43,6 +19,26 @@ enum NormKernels {
     /// - Returns: the output, and per channel the mean, biased variance and `1 / sqrt(var + eps)`.
     static func normalizeReLU(_ x: Tensor, epsilon: Float, threads: KernelThreads)
         -> (y: Tensor, mean: [Float], variance: [Float], invstd: [Float]) {
+        channelSweep(x, epsilon: epsilon, threads: threads) { _, mu, inv, src, dst, plane in
+            let (scale, shift) = (Vector.V(repeating: inv), Vector.V(repeating: -mu * inv))
+            var k = 0
+            while k + 8 <= plane {
+                Vector.store(pointwiseMax(shift.addingProduct(scale, Vector.load(src + k)), Vector.V()), dst + k)
+                k += 8
+            }
+            while k < plane { dst[k] = max((-mu * inv).addingProduct(inv, src[k]), 0); k += 1 }
+        }
+    }
+
+    /// The sweep behind the training-mode forms: channels in parallel, each taking its batch
+    /// moments and then calling `write(channel, mean, invstd, source, destination, plane)` for
+    /// each sample's plane, while the channel is still in cache.
+    @inline(__always)
+    private static func channelSweep(
+        _ x: Tensor, epsilon: Float, threads: KernelThreads,
+        _ write: (_ channel: Int, _ mean: Float, _ invstd: Float, _ source: UnsafePointer<Float>,
+                  _ destination: UnsafeMutablePointer<Float>, _ plane: Int) -> Void
+    ) -> (y: Tensor, mean: [Float], variance: [Float], invstd: [Float]) {
         let (n, c) = (x.shape[0], x.shape[1])
         let plane = x.count / max(n * c, 1)
         var mean = [Float](repeating: 0, count: c), variance = mean, invstd = mean
@@ -56,16 +52,9 @@ enum NormKernels {
                             parallelFor(c, threads: threads) { ch in
                                 let (mu, v) = moments(xb.baseAddress!, channel: ch, channels: c, batch: n, plane: plane)
                                 let inv = 1 / (v + epsilon).squareRoot()
-                                let (scale, shift) = (Vector.V(repeating: inv), Vector.V(repeating: -mu * inv))
                                 for i in 0..<n {
                                     let at = (i * c + ch) * plane
-                                    let (src, dst) = (xb.baseAddress! + at, yp.value + at)
-                                    var k = 0
-                                    while k + 8 <= plane {
-                                        Vector.store(pointwiseMax(shift.addingProduct(scale, Vector.load(src + k)), Vector.V()), dst + k)
-                                        k += 8
-                                    }
-                                    while k < plane { dst[k] = max((-mu * inv).addingProduct(inv, src[k]), 0); k += 1 }
+                                    write(ch, mu, inv, xb.baseAddress! + at, yp.value + at, plane)
                                 }
                                 (mp.value[ch], vp.value[ch], ip.value[ch]) = (mu, v, inv)
                             }
