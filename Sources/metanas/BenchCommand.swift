@@ -21,8 +21,9 @@ struct BenchCommand: Command {
                      alone on every edge, and what each adds over skip_connect alone;
                      metanas: seconds per warm-up and per search meta-iteration
                      (20-way, meta-batch 10, 5 inner steps) and per meta-test task (100
-                     steps), with peak RSS; data: cold and warm load of the Omniglot
-                     archives in --data (default ../shared/datasets/omniglot).
+                     steps), with peak RSS, each timed after one untimed round of the
+                     same kind (whose time is shown too); data: cold and warm load of
+                     the Omniglot archives in --data (default ../shared/datasets/omniglot).
                      Default: engine, network and metanas
           --threads  threads (default 2); a list such as 1,2 or 1,4,8,16 runs each suite once
                      per count, and the metanas suite then ends with a scaling table (speed-up
