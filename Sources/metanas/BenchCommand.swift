@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import JSON
 import NN
 import SearchSpace
 
@@ -12,6 +13,7 @@ struct BenchCommand: Command {
     static let summary = "time the engine's kernels and the reference search network"
     static let usage = """
         Usage: metanas bench [--suite engine|network|operations|metanas|data|all] [--threads N[,N...]] [--repeat N]
+                             [--record FILE]
 
           --suite    engine: the dominant convolutions of the reference network at batch 20
                      (each kernel timed alone: forward, input gradient and filter gradient
@@ -25,12 +27,17 @@ struct BenchCommand: Command {
                      same kind (whose time is shown too); data: cold and warm load of
                      the Omniglot archives in --data (default ../shared/datasets/omniglot).
                      Default: engine, network and metanas
-          --threads  threads (default 2); a list such as 1,2 or 1,4,8,16 runs each suite once
-                     per count, and the metanas suite then ends with a scaling table (speed-up
-                     and efficiency relative to the first count, peak RSS per count)
+          --threads  threads (default 2); a list such as 1,2 or 1,4,8,16 runs the suites once
+                     per count, each count in a fresh process (so that no count inherits
+                     another's heap or caches), and the metanas suite then ends with a
+                     scaling table (speed-up and efficiency relative to the first count,
+                     peak RSS per count)
           --repeat   timed repetitions; the best is reported (default 5; 50 for the
                      engine suite's kernels, which take milliseconds each, so that one
                      burst of load on a shared machine does not set a kernel's figure)
+          --record   also write the metanas suite's figures to FILE, one JSON line per
+                     thread count (threads, warmup_s, search_s, test_s_per_task,
+                     peak_rss_mib), replacing the file atomically
         """
 
     let suite: Suite
@@ -42,6 +49,10 @@ struct BenchCommand: Command {
     let repetitions: Int
     /// Timed repetitions of each engine-suite kernel.
     let kernelRepetitions: Int
+    /// `--repeat` as given, passed on to the per-count processes.
+    let givenRepetitions: Int?
+    /// Where the metanas suite's figures go as JSON lines.
+    let recordPath: String?
 
     init(_ a: inout Arguments) throws {
         suite = try a.choice("suite") ?? .all
@@ -55,22 +66,70 @@ struct BenchCommand: Command {
         threads = threadCounts[0]
         let given: Int? = try a.value("repeat")
         if let given, given < 1 { throw CLIError("bench: --repeat must be at least 1") }
+        givenRepetitions = given
         repetitions = given ?? 5
         kernelRepetitions = given ?? 50
+        recordPath = a.string("record")
+        if recordPath != nil, suite != .metanas, suite != .all {
+            throw CLIError("bench: --record writes the metanas suite's figures; use it with --suite metanas or all")
+        }
     }
 
     func run() throws {
-        var timings: [MetaNASTiming] = []
-        for count in threadCounts {
-            var run = self
-            run.threads = count
-            if suite == .engine || suite == .all { run.engine() }
-            if suite == .network || suite == .all { try run.network() }
-            if suite == .operations { try run.operations() }
-            if suite == .metanas || suite == .all { timings.append(try run.metaNAS()) }
-            if suite == .data { try run.data() }
+        let timings: [MetaNASTiming]
+        if threadCounts.count == 1 {
+            var found: MetaNASTiming?
+            if suite == .engine || suite == .all { engine() }
+            if suite == .network || suite == .all { try network() }
+            if suite == .operations { try operations() }
+            if suite == .metanas || suite == .all { found = try metaNAS() }
+            if suite == .data { try data() }
+            timings = found.map { [$0] } ?? []
+        } else {
+            timings = try threadCounts.compactMap { try runInFreshProcess(threads: $0) }
+            if timings.count > 1 { printScaling(timings) }
         }
-        if timings.count > 1 { printScaling(timings) }
+        if let recordPath, suite == .metanas || suite == .all {
+            do {
+                try Engine.writeFileAtomically(timings.map { $0.jsonLine + "\n" }.joined(), to: recordPath)
+            } catch {
+                throw CLIError("bench: cannot write the record: \(error)")
+            }
+        }
+    }
+
+    /// Runs this benchmark with one thread count in a child process of the same executable,
+    /// which prints to the same output, and returns its metanas figures (nil when the suite
+    /// has none).
+    private func runInFreshProcess(threads count: Int) throws -> MetaNASTiming? {
+        let record = FileManager.default.temporaryDirectory
+            .appendingPathComponent("metanas-bench-\(getpid())-\(count).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let hasFigures = suite == .metanas || suite == .all
+        var arguments = ["bench", "--suite", suite.rawValue, "--threads", "\(count)", "--data", dataFolder]
+        if hasFigures { arguments += ["--record", record] }
+        if let givenRepetitions { arguments += ["--repeat", "\(givenRepetitions)"] }
+        fflush(nil)  // what this process printed comes before the child's output
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        child.arguments = arguments
+        do { try child.run() } catch {
+            throw CLIError("bench: cannot start the run with \(count) thread(s) (\(child.executableURL!.path)): \(error)")
+        }
+        child.waitUntilExit()
+        guard child.terminationReason == .exit, child.terminationStatus == 0 else {
+            let how = child.terminationReason == .exit ? "exit status" : "signal"
+            throw CLIError("bench: the run with \(count) thread(s) failed (\(how) \(child.terminationStatus))")
+        }
+        guard hasFigures else { return nil }
+        let text: String
+        do { text = String(decoding: try Engine.readFile(record), as: UTF8.self) } catch {
+            throw CLIError("bench: the run with \(count) thread(s) left no figures: \(error)")
+        }
+        guard let timing = try MetaNASTiming(jsonLine: text.trimmingCharacters(in: .whitespacesAndNewlines), source: record) else {
+            throw CLIError("bench: \(record): the run with \(count) thread(s) wrote figures that cannot be read: \(text)")
+        }
+        return timing
     }
 
     /// Speed-up and efficiency of each thread count relative to the first.

@@ -4,6 +4,7 @@ import Glibc
 import Datasets
 import Engine
 import Foundation
+import JSON
 import MetaLearning
 import SearchSpace
 
@@ -13,6 +14,25 @@ struct MetaNASTiming {
     var warmup: Double, search: Double, testPerTask: Double
     /// The largest peak RSS of the three parts, in MiB.
     var peakMiB: Int
+
+    /// The figures as one line of JSON (the `--record` format).
+    var jsonLine: String {
+        JSONValue.object([
+            ("threads", .int(Int64(threads))), ("warmup_s", .double(warmup)), ("search_s", .double(search)),
+            ("test_s_per_task", .double(testPerTask)), ("peak_rss_mib", .int(Int64(peakMiB))),
+        ]).serialized()
+    }
+}
+
+extension MetaNASTiming {
+    /// Reads ``jsonLine``; nil when a field is missing or of the wrong kind.
+    init?(jsonLine: String, source: String) throws {
+        let v = try JSONValue.parse(jsonLine, source: source)
+        guard let threads = v["threads"]?.intValue, let warmup = v["warmup_s"]?.doubleValue,
+              let search = v["search_s"]?.doubleValue, let test = v["test_s_per_task"]?.doubleValue,
+              let peak = v["peak_rss_mib"]?.intValue else { return nil }
+        self.init(threads: threads, warmup: warmup, search: search, testPerTask: test, peakMiB: peak)
+    }
 }
 
 extension BenchCommand {
