@@ -73,6 +73,14 @@ struct BenchCommand: Command {
         if recordPath != nil, suite != .metanas, suite != .all {
             throw CLIError("bench: --record writes the metanas suite's figures; use it with --suite metanas or all")
         }
+        // Checked now rather than after minutes of timing.
+        if let recordPath {
+            let folder = URL(fileURLWithPath: recordPath).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw CLIError("bench: --record \(recordPath): the folder \(folder) does not exist")
+            }
+        }
     }
 
     func run() throws {
