@@ -43,8 +43,9 @@ struct BenchCommand: Command {
     let suite: Suite
     let dataFolder: String
     let threadCounts: [Int]
-    /// The thread count of the run in progress.
-    var threads: Int
+    /// The thread count of this process's run (the first of a list runs each count in a
+    /// process of its own).
+    let threads: Int
     /// Timed repetitions of a network pass.
     let repetitions: Int
     /// Timed repetitions of each engine-suite kernel.
@@ -53,6 +54,8 @@ struct BenchCommand: Command {
     let givenRepetitions: Int?
     /// Where the metanas suite's figures go as JSON lines.
     let recordPath: String?
+    /// Whether the chosen suites include the metanas one, whose figures can be recorded.
+    var timesMetaNAS: Bool { suite == .metanas || suite == .all }
 
     init(_ a: inout Arguments) throws {
         suite = try a.choice("suite") ?? .all
@@ -70,7 +73,7 @@ struct BenchCommand: Command {
         repetitions = given ?? 5
         kernelRepetitions = given ?? 50
         recordPath = a.string("record")
-        if recordPath != nil, suite != .metanas, suite != .all {
+        if recordPath != nil, !timesMetaNAS {
             throw CLIError("bench: --record writes the metanas suite's figures; use it with --suite metanas or all")
         }
         // Checked now rather than after minutes of timing.
@@ -90,14 +93,14 @@ struct BenchCommand: Command {
             if suite == .engine || suite == .all { engine() }
             if suite == .network || suite == .all { try network() }
             if suite == .operations { try operations() }
-            if suite == .metanas || suite == .all { found = try metaNAS() }
+            if timesMetaNAS { found = try metaNAS() }
             if suite == .data { try data() }
             timings = found.map { [$0] } ?? []
         } else {
             timings = try threadCounts.compactMap { try runInFreshProcess(threads: $0) }
             if timings.count > 1 { printScaling(timings) }
         }
-        if let recordPath, suite == .metanas || suite == .all {
+        if let recordPath {
             do {
                 try Engine.writeFileAtomically(timings.map { $0.jsonLine + "\n" }.joined(), to: recordPath)
             } catch {
@@ -113,9 +116,8 @@ struct BenchCommand: Command {
         let record = FileManager.default.temporaryDirectory
             .appendingPathComponent("metanas-bench-\(getpid())-\(count).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: record) }
-        let hasFigures = suite == .metanas || suite == .all
         var arguments = ["bench", "--suite", suite.rawValue, "--threads", "\(count)", "--data", dataFolder]
-        if hasFigures { arguments += ["--record", record] }
+        if timesMetaNAS { arguments += ["--record", record] }
         if let givenRepetitions { arguments += ["--repeat", "\(givenRepetitions)"] }
         fflush(nil)  // what this process printed comes before the child's output
         let child = Process()
@@ -129,7 +131,7 @@ struct BenchCommand: Command {
             let how = child.terminationReason == .exit ? "exit status" : "signal"
             throw CLIError("bench: the run with \(count) thread(s) failed (\(how) \(child.terminationStatus))")
         }
-        guard hasFigures else { return nil }
+        guard timesMetaNAS else { return nil }
         let text: String
         do { text = String(decoding: try Engine.readFile(record), as: UTF8.self) } catch {
             throw CLIError("bench: the run with \(count) thread(s) left no figures: \(error)")
