@@ -22,7 +22,9 @@ enum Stencil {
             return
         }
         if taps == 9 {
-            // 3x3 windows: offsets and weights stay in registers.
+            // 3x3 windows: offsets and weights stay in registers. Each window row is its own
+            // chain of multiply-adds, so that three chains of three overlap where one chain of
+            // nine would keep the adder waiting.
             let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],
                                                         offsets[5], offsets[6], offsets[7], offsets[8])
             let (w0, w1, w2) = (V(repeating: weights[0]), V(repeating: weights[1]), V(repeating: weights[2]))
@@ -31,13 +33,11 @@ enum Stencil {
             let b = V(repeating: bias)
             forEachOutput(dst, count, accumulating: accumulating) { i in
                 let p = src + i
-                var a = b
-                a.addProduct(w0, Vector.load(p + o0)); a.addProduct(w1, Vector.load(p + o1))
-                a.addProduct(w2, Vector.load(p + o2)); a.addProduct(w3, Vector.load(p + o3))
-                a.addProduct(w4, Vector.load(p + o4)); a.addProduct(w5, Vector.load(p + o5))
-                a.addProduct(w6, Vector.load(p + o6)); a.addProduct(w7, Vector.load(p + o7))
-                a.addProduct(w8, Vector.load(p + o8))
-                return a
+                var a = b, c = w3 * Vector.load(p + o3), d = w6 * Vector.load(p + o6)
+                a.addProduct(w0, Vector.load(p + o0)); c.addProduct(w4, Vector.load(p + o4)); d.addProduct(w7, Vector.load(p + o7))
+                a.addProduct(w1, Vector.load(p + o1)); c.addProduct(w5, Vector.load(p + o5)); d.addProduct(w8, Vector.load(p + o8))
+                a.addProduct(w2, Vector.load(p + o2))
+                return a + (c + d)
             }
             return
         }
@@ -141,17 +141,23 @@ enum Stencil {
             // 3x3 windows: offsets stay in registers.
             let (o0, o1, o2, o3, o4, o5, o6, o7, o8) = (offsets[0], offsets[1], offsets[2], offsets[3], offsets[4],
                                                         offsets[5], offsets[6], offsets[7], offsets[8])
+            // A tournament of depth four instead of a chain of eight: in each match the later
+            // taps win only when strictly greater, so the first tap attaining the maximum wins.
+            @inline(__always) func match(_ m0: V, _ a0: V, _ m1: V, _ a1: V) -> (V, V) {
+                let later = m1 .> m0
+                return (m0.replacing(with: m1, where: later), a0.replacing(with: a1, where: later))
+            }
+            let (t0, t1, t2, t3, t4) = (V(), V(repeating: 1), V(repeating: 2), V(repeating: 3), V(repeating: 4))
+            let (t5, t6, t7, t8) = (V(repeating: 5), V(repeating: 6), V(repeating: 7), V(repeating: 8))
             Vector.forEachVector(count) { i in
                 let p = src + i
-                var m = Vector.load(p + o0), a = V()
-                var v = Vector.load(p + o1); a.replace(with: 1, where: v .> m); m = pointwiseMax(m, v)
-                v = Vector.load(p + o2); a.replace(with: 2, where: v .> m); m = pointwiseMax(m, v)
-                v = Vector.load(p + o3); a.replace(with: 3, where: v .> m); m = pointwiseMax(m, v)
-                v = Vector.load(p + o4); a.replace(with: 4, where: v .> m); m = pointwiseMax(m, v)
-                v = Vector.load(p + o5); a.replace(with: 5, where: v .> m); m = pointwiseMax(m, v)
-                v = Vector.load(p + o6); a.replace(with: 6, where: v .> m); m = pointwiseMax(m, v)
-                v = Vector.load(p + o7); a.replace(with: 7, where: v .> m); m = pointwiseMax(m, v)
-                v = Vector.load(p + o8); a.replace(with: 8, where: v .> m); m = pointwiseMax(m, v)
+                let (m01, a01) = match(Vector.load(p + o0), t0, Vector.load(p + o1), t1)
+                let (m23, a23) = match(Vector.load(p + o2), t2, Vector.load(p + o3), t3)
+                let (m45, a45) = match(Vector.load(p + o4), t4, Vector.load(p + o5), t5)
+                let (m67, a67) = match(Vector.load(p + o6), t6, Vector.load(p + o7), t7)
+                let (m03, a03) = match(m01, a01, m23, a23), (m47, a47) = match(m45, a45, m67, a67)
+                let (m07, a07) = match(m03, a03, m47, a47)
+                let (m, a) = match(m07, a07, Vector.load(p + o8), t8)
                 store(m, a, at: i)
             }
             return

@@ -39,6 +39,32 @@ enum Vector {
         return s
     }
 
+    /// `(dot(d, x0, n), dot(d, x1, n), dot(d, x2, n))`, equal to them bit for bit, in one pass
+    /// over `d`: six independent chains instead of two, so that the adds overlap.
+    @inline(__always) static func dot3(_ d: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+                                       _ x2: UnsafePointer<Float>, _ n: Int) -> (Float, Float, Float) {
+        var (a0, a1, b0, b1, c0, c1) = (V(), V(), V(), V(), V(), V())
+        var i = 0
+        while i + 16 <= n {
+            let (u, v) = (load(d + i), load(d + i + 8))
+            a0.addProduct(u, load(x0 + i)); a1.addProduct(v, load(x0 + i + 8))
+            b0.addProduct(u, load(x1 + i)); b1.addProduct(v, load(x1 + i + 8))
+            c0.addProduct(u, load(x2 + i)); c1.addProduct(v, load(x2 + i + 8))
+            i += 16
+        }
+        if i + 8 <= n {
+            let u = load(d + i)
+            a0.addProduct(u, load(x0 + i)); b0.addProduct(u, load(x1 + i)); c0.addProduct(u, load(x2 + i))
+            i += 8
+        }
+        var (a, b, c) = ((a0 + a1).sum(), (b0 + b1).sum(), (c0 + c1).sum())
+        while i < n {
+            a = a.addingProduct(d[i], x0[i]); b = b.addingProduct(d[i], x1[i]); c = c.addingProduct(d[i], x2[i])
+            i += 1
+        }
+        return (a, b, c)
+    }
+
     /// `(sum(x[i]), sum(x[i] * y[i]))` in one pass.
     @inline(__always) static func sumAndDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
         var s0 = V(), s1 = V(), p0 = V(), p1 = V()
@@ -101,11 +127,24 @@ enum Vector {
     }
 
     /// `y[i] = bias + sum_k a_k * x_k[i]` over `terms` `(x_k, a_k)` in one pass (`bias` when empty).
+    ///
+    /// Each output is one chain of multiply-adds in term order; four vectors of outputs are
+    /// formed side by side, so that their chains overlap instead of each waiting on the last.
     @inline(__always) static func combine(_ terms: [(UnsafePointer<Float>, Float)], bias: Float = 0,
                                           into y: UnsafeMutablePointer<Float>, _ n: Int) {
         terms.withUnsafeBufferPointer { t in
             let b = V(repeating: bias)
             var i = 0
+            while i + 32 <= n {
+                var (a0, a1, a2, a3) = (b, b, b, b)
+                for (x, a) in t {
+                    let (av, p) = (V(repeating: a), x + i)
+                    a0.addProduct(av, load(p)); a1.addProduct(av, load(p + 8))
+                    a2.addProduct(av, load(p + 16)); a3.addProduct(av, load(p + 24))
+                }
+                store(a0, y + i); store(a1, y + i + 8); store(a2, y + i + 16); store(a3, y + i + 24)
+                i += 32
+            }
             while i + 8 <= n {
                 var acc = b
                 for (x, a) in t { acc.addProduct(V(repeating: a), load(x + i)) }

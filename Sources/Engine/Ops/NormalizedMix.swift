@@ -114,6 +114,8 @@ public func normalizedWeightedSum(_ terms: [MixTerm], weights: Variable, indices
         // Per term, sample and channel: <dy, t_k(x)> over the plane (for the weights' gradient).
         var dots = [Float](repeating: 0, count: needsWeights ? count * batch * channels : 0)
         let m = Float(batch * plane)
+        // The terms whose per-sample products <dy, x> are needed.
+        let dotted = (0..<count).filter { (normalized[$0] && needs[$0]) || needsWeights }
         let gradients = makeUninitializedTensors(written.count, shape: shape) { dxs in
             dy.data.withUnsafeBufferPointer { db in
                 withBaseAddresses(saved) { sources in
@@ -125,9 +127,21 @@ public func normalizedWeightedSum(_ terms: [MixTerm], weights: Variable, indices
                             for n in 0..<batch {
                                 let offset = (n * channels + ch) * plane
                                 let d = db.baseAddress! + offset
-                                sums[n] = Vector.sum(d, plane)
-                                for k in 0..<count where (normalized[k] && needs[k]) || needsWeights {
-                                    products[k * batch + n] = Vector.dot(d, sources[k] + offset, plane)
+                                // Three products per pass over d; the sum rides with the last one.
+                                var j = 0
+                                while j + 3 <= dotted.count {
+                                    let (k0, k1, k2) = (dotted[j], dotted[j + 1], dotted[j + 2])
+                                    (products[k0 * batch + n], products[k1 * batch + n], products[k2 * batch + n]) =
+                                        Vector.dot3(d, sources[k0] + offset, sources[k1] + offset, sources[k2] + offset, plane)
+                                    j += 3
+                                }
+                                if j < dotted.count {
+                                    (sums[n], products[dotted[j] * batch + n]) = Vector.sumAndDot(d, sources[dotted[j]] + offset, plane)
+                                    if j + 1 < dotted.count {
+                                        products[dotted[j + 1] * batch + n] = Vector.dot(d, sources[dotted[j + 1]] + offset, plane)
+                                    }
+                                } else {
+                                    sums[n] = Vector.sum(d, plane)
                                 }
                             }
                             for k in 0..<count {
