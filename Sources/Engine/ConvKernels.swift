@@ -453,10 +453,9 @@ enum ConvKernels {
         func gatherRows(_ wide: UnsafePointer<Float>, weights: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                         accumulating: Bool = false) {
             negatedOffsets.withUnsafeBufferPointer { offs in
-                for h in 0..<g.height {
-                    Stencil.correlate(wide + (h + g.padH) * wp + g.padW, offsets: offs.baseAddress!, weights: weights,
-                                      taps: offs.count, bias: 0, dst + h * g.width, g.width, accumulating: accumulating)
-                }
+                Stencil.correlate(wide + g.padH * wp + g.padW, offsets: offs.baseAddress!, weights: weights,
+                                  taps: offs.count, bias: 0, dst, g.width, accumulating: accumulating,
+                                  rows: g.height, srcPitch: wp, dstPitch: g.width)
             }
         }
 
@@ -489,11 +488,8 @@ enum ConvKernels {
                     wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
             let taps = self.offsets.count
             if writesRows {
-                let Wo = g.outWidth
-                for ho in 0..<g.outHeight {
-                    Stencil.correlate(padded + ho * wp, offsets: offsets, weights: weights, taps: taps, bias: bias,
-                                      dst + ho * Wo, Wo)
-                }
+                Stencil.correlate(padded, offsets: offsets, weights: weights, taps: taps, bias: bias, dst, g.outWidth,
+                                  rows: g.outHeight, srcPitch: wp, dstPitch: g.outWidth)
                 return
             }
             forEachSampledRun { start, count in

@@ -10,14 +10,22 @@ enum Stencil {
     /// (offsets may be negative when `src` has room before it). With `accumulating`, the sum
     /// is added to what `dst` holds instead: `dst[i] + (bias + sum)`, rounded as when the sum
     /// is written first and added afterwards.
+    ///
+    /// With `rows` above one, the same is done for `rows` runs: run `r` reads from
+    /// `src + r * srcPitch` and writes to `dst + r * dstPitch` (the rows of a plane), with the
+    /// weights and offsets loaded once for all of them.
     @inline(__always)
     static func correlate(_ src: CPtr, offsets: UnsafePointer<Int>, weights: CPtr, taps: Int, bias: Float,
-                          _ dst: Ptr, _ count: Int, accumulating: Bool = false) {
+                          _ dst: Ptr, _ count: Int, accumulating: Bool = false,
+                          rows: Int = 1, srcPitch: Int = 0, dstPitch: Int = 0) {
         if count < 8 {
-            for i in 0..<count {
-                var a = bias
-                for t in 0..<taps { a = a.addingProduct(weights[t], src[offsets[t] + i]) }
-                dst[i] = accumulating ? dst[i] + a : a
+            for r in 0..<rows {
+                let (s, d) = (src + r * srcPitch, dst + r * dstPitch)
+                for i in 0..<count {
+                    var a = bias
+                    for t in 0..<taps { a = a.addingProduct(weights[t], s[offsets[t] + i]) }
+                    d[i] = accumulating ? d[i] + a : a
+                }
             }
             return
         }
@@ -31,20 +39,26 @@ enum Stencil {
             let (w3, w4, w5) = (V(repeating: weights[3]), V(repeating: weights[4]), V(repeating: weights[5]))
             let (w6, w7, w8) = (V(repeating: weights[6]), V(repeating: weights[7]), V(repeating: weights[8]))
             let b = V(repeating: bias)
-            forEachOutput(dst, count, accumulating: accumulating) { i in
-                let p = src + i
-                var a = b, c = w3 * Vector.load(p + o3), d = w6 * Vector.load(p + o6)
-                a.addProduct(w0, Vector.load(p + o0)); c.addProduct(w4, Vector.load(p + o4)); d.addProduct(w7, Vector.load(p + o7))
-                a.addProduct(w1, Vector.load(p + o1)); c.addProduct(w5, Vector.load(p + o5)); d.addProduct(w8, Vector.load(p + o8))
-                a.addProduct(w2, Vector.load(p + o2))
-                return a + (c + d)
+            for r in 0..<rows {
+                let s = src + r * srcPitch
+                forEachOutput(dst + r * dstPitch, count, accumulating: accumulating) { i in
+                    let p = s + i
+                    var a = b, c = w3 * Vector.load(p + o3), d = w6 * Vector.load(p + o6)
+                    a.addProduct(w0, Vector.load(p + o0)); c.addProduct(w4, Vector.load(p + o4)); d.addProduct(w7, Vector.load(p + o7))
+                    a.addProduct(w1, Vector.load(p + o1)); c.addProduct(w5, Vector.load(p + o5)); d.addProduct(w8, Vector.load(p + o8))
+                    a.addProduct(w2, Vector.load(p + o2))
+                    return a + (c + d)
+                }
             }
             return
         }
-        forEachOutput(dst, count, accumulating: accumulating) { i in
-            var a = V(repeating: bias)
-            for t in 0..<taps { a.addProduct(V(repeating: weights[t]), Vector.load(src + offsets[t] + i)) }
-            return a
+        for r in 0..<rows {
+            let s = src + r * srcPitch
+            forEachOutput(dst + r * dstPitch, count, accumulating: accumulating) { i in
+                var a = V(repeating: bias)
+                for t in 0..<taps { a.addProduct(V(repeating: weights[t]), Vector.load(s + offsets[t] + i)) }
+                return a
+            }
         }
     }
 

@@ -160,19 +160,21 @@ enum Vector {
         }
     }
 
-    /// `(sum(x[i] - c), sum((x[i] - c)^2))` in one pass.
+    /// `(sum(x[i] - c), sum((x[i] - c)^2))` in one pass, over four pairs of lanes so that the
+    /// adds of one vector do not wait on the previous vector's.
     @inline(__always) static func shiftedMoments(_ x: UnsafePointer<Float>, _ c: Float, _ n: Int) -> (Float, Float) {
         let cv = V(repeating: c)
-        var s0 = V(), s1 = V(), q0 = V(), q1 = V()
+        var (s0, s1, s2, s3) = (V(), V(), V(), V()), (q0, q1, q2, q3) = (V(), V(), V(), V())
         var i = 0
-        while i + 16 <= n {
+        while i + 32 <= n {
             let (a, b) = (load(x + i) - cv, load(x + i + 8) - cv)
-            s0 += a; s1 += b
-            q0.addProduct(a, a); q1.addProduct(b, b)
-            i += 16
+            let (d, e) = (load(x + i + 16) - cv, load(x + i + 24) - cv)
+            s0 += a; s1 += b; s2 += d; s3 += e
+            q0.addProduct(a, a); q1.addProduct(b, b); q2.addProduct(d, d); q3.addProduct(e, e)
+            i += 32
         }
-        if i + 8 <= n { let a = load(x + i) - cv; s0 += a; q0.addProduct(a, a); i += 8 }
-        var (s, q) = ((s0 + s1).sum(), (q0 + q1).sum())
+        while i + 8 <= n { let a = load(x + i) - cv; s0 += a; q0.addProduct(a, a); i += 8 }
+        var (s, q) = (((s0 + s1) + (s2 + s3)).sum(), ((q0 + q1) + (q2 + q3)).sum())
         while i < n { let d = x[i] - c; s += d; q = q.addingProduct(d, d); i += 1 }
         return (s, q)
     }
