@@ -26,10 +26,8 @@ enum PoolKernels {
                                     plan.pad(xb.baseAddress! + p * planeIn, into: padded, fill: -.infinity)
                                     let o = op.value + p * Ho * Wo, to = tp.value + p * Ho * Wo
                                     if plan.writesRows {
-                                        for ho in 0..<Ho {
-                                            Stencil.maxArgument(padded + ho * plan.wp, offsets: offs.baseAddress!, taps: offs.count,
-                                                                best: o + ho * Wo, arg: to + ho * Wo, Wo)
-                                        }
+                                        Stencil.maxArgument(padded, offsets: offs.baseAddress!, taps: offs.count, best: o, arg: to, Wo,
+                                                            rows: Ho, srcPitch: plan.wp, dstPitch: Wo)
                                         continue
                                     }
                                     let wide = arg!

@@ -129,17 +129,23 @@ enum Stencil {
         }
     }
 
-    /// `best[i] = max_t src[i + offsets[t]]` and `arg[i]` the first tap attaining it (at most 256 taps).
+    /// `best[i] = max_t src[i + offsets[t]]` and `arg[i]` the first tap attaining it (at most 256 taps);
+    /// with `rows` above one, for each row `r` of a plane as in ``correlate(_:offsets:weights:taps:bias:_:_:accumulating:rows:srcPitch:dstPitch:)``
+    /// (`best` and `arg` share `dstPitch`).
     @inline(__always)
     static func maxArgument(_ src: CPtr, offsets: UnsafePointer<Int>, taps: Int, best: Ptr,
-                            arg: UnsafeMutablePointer<UInt8>, _ count: Int) {
+                            arg: UnsafeMutablePointer<UInt8>, _ count: Int,
+                            rows: Int = 1, srcPitch: Int = 0, dstPitch: Int = 0) {
         if count < 8 {
-            for i in 0..<count {
-                var m = src[offsets[0] + i]
-                var a = 0
-                for t in 1..<taps where src[offsets[t] + i] > m { m = src[offsets[t] + i]; a = t }
-                best[i] = m
-                arg[i] = UInt8(truncatingIfNeeded: a)
+            for r in 0..<rows {
+                let (s, o) = (src + r * srcPitch, r * dstPitch)
+                for i in 0..<count {
+                    var m = s[offsets[0] + i]
+                    var a = 0
+                    for t in 1..<taps where s[offsets[t] + i] > m { m = s[offsets[t] + i]; a = t }
+                    best[o + i] = m
+                    arg[o + i] = UInt8(truncatingIfNeeded: a)
+                }
             }
             return
         }
@@ -163,27 +169,33 @@ enum Stencil {
             }
             let (t0, t1, t2, t3, t4) = (V(), V(repeating: 1), V(repeating: 2), V(repeating: 3), V(repeating: 4))
             let (t5, t6, t7, t8) = (V(repeating: 5), V(repeating: 6), V(repeating: 7), V(repeating: 8))
-            Vector.forEachVector(count) { i in
-                let p = src + i
-                let (m01, a01) = match(Vector.load(p + o0), t0, Vector.load(p + o1), t1)
-                let (m23, a23) = match(Vector.load(p + o2), t2, Vector.load(p + o3), t3)
-                let (m45, a45) = match(Vector.load(p + o4), t4, Vector.load(p + o5), t5)
-                let (m67, a67) = match(Vector.load(p + o6), t6, Vector.load(p + o7), t7)
-                let (m03, a03) = match(m01, a01, m23, a23), (m47, a47) = match(m45, a45, m67, a67)
-                let (m07, a07) = match(m03, a03, m47, a47)
-                let (m, a) = match(m07, a07, Vector.load(p + o8), t8)
-                store(m, a, at: i)
+            for r in 0..<rows {
+                let (s, o) = (src + r * srcPitch, r * dstPitch)
+                Vector.forEachVector(count) { i in
+                    let p = s + i
+                    let (m01, a01) = match(Vector.load(p + o0), t0, Vector.load(p + o1), t1)
+                    let (m23, a23) = match(Vector.load(p + o2), t2, Vector.load(p + o3), t3)
+                    let (m45, a45) = match(Vector.load(p + o4), t4, Vector.load(p + o5), t5)
+                    let (m67, a67) = match(Vector.load(p + o6), t6, Vector.load(p + o7), t7)
+                    let (m03, a03) = match(m01, a01, m23, a23), (m47, a47) = match(m45, a45, m67, a67)
+                    let (m07, a07) = match(m03, a03, m47, a47)
+                    let (m, a) = match(m07, a07, Vector.load(p + o8), t8)
+                    store(m, a, at: o + i)
+                }
             }
             return
         }
-        Vector.forEachVector(count) { i in
-            var m = Vector.load(src + offsets[0] + i), a = V()
-            for t in 1..<taps {
-                let v = Vector.load(src + offsets[t] + i)
-                a.replace(with: Float(t), where: v .> m)
-                m = pointwiseMax(m, v)
+        for r in 0..<rows {
+            let (s, o) = (src + r * srcPitch, r * dstPitch)
+            Vector.forEachVector(count) { i in
+                var m = Vector.load(s + offsets[0] + i), a = V()
+                for t in 1..<taps {
+                    let v = Vector.load(s + offsets[t] + i)
+                    a.replace(with: Float(t), where: v .> m)
+                    m = pointwiseMax(m, v)
+                }
+                store(m, a, at: o + i)
             }
-            store(m, a, at: i)
         }
     }
 }

@@ -85,15 +85,22 @@ enum Vector {
     /// gradient of a batch norm followed by a ReLU needs (`mask` is the ReLU's output).
     @inline(__always) static func maskedSumAndDot(_ d: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                                                   mask: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
-        var s = V(), p = V()
+        var (s0, s1, p0, p1) = (V(), V(), V(), V())
         var i = 0
-        while i + 8 <= n {
+        while i + 16 <= n {
             let a = load(d + i).replacing(with: 0, where: load(mask + i) .<= 0)
-            s += a
-            p.addProduct(a, load(x + i))
+            let b = load(d + i + 8).replacing(with: 0, where: load(mask + i + 8) .<= 0)
+            s0 += a; s1 += b
+            p0.addProduct(a, load(x + i)); p1.addProduct(b, load(x + i + 8))
+            i += 16
+        }
+        if i + 8 <= n {
+            let a = load(d + i).replacing(with: 0, where: load(mask + i) .<= 0)
+            s0 += a
+            p0.addProduct(a, load(x + i))
             i += 8
         }
-        var (ss, pp) = (s.sum(), p.sum())
+        var (ss, pp) = ((s0 + s1).sum(), (p0 + p1).sum())
         while i < n { if mask[i] > 0 { ss += d[i]; pp = pp.addingProduct(d[i], x[i]) }; i += 1 }
         return (ss, pp)
     }
