@@ -534,22 +534,33 @@ enum ConvKernels {
         }
     }
 
-    static func depthwiseForward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
+    /// A depthwise convolution, plane by plane through ``DepthwisePlan``.
+    ///
+    /// - Parameter planeScale: when given (one factor per output position of a plane), each
+    ///   output plane is multiplied by it element-wise right after it is filtered, while it is
+    ///   in cache (average pooling divides by its window counts this way).
+    static func depthwiseForward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, planeScale: [Float]? = nil,
+                                 threads: KernelThreads) -> Tensor {
         let plan = DepthwisePlan(g)
         let (planeOut, planeIn) = (g.outHeight * g.outWidth, g.height * g.width)
+        precondition(planeScale == nil || planeScale!.count == planeOut,
+                     "depthwiseForward: \(planeScale?.count ?? 0) plane factors for planes of \(planeOut)")
         let taps = plan.offsets.count
         return Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
             x.data.withUnsafeBufferPointer { xb in
                 weight.data.withUnsafeBufferPointer { wb in
                     plan.offsets.withUnsafeBufferPointer { offs in
-                        let op = UncheckedBox(ob.baseAddress!)
-                        parallelFor(g.batch, threads: threads) { n in
-                            plan.withScratch { padded, wide in
-                                for c in 0..<g.inChannels {
-                                    let p = n * g.inChannels + c
-                                    plan.filter(xb.baseAddress! + p * planeIn, weights: wb.baseAddress! + c * taps,
-                                                offsets: offs.baseAddress!, bias: bias?.data[c] ?? 0,
-                                                padded: padded, wide: wide, into: op.value + p * planeOut)
+                        (planeScale ?? []).withUnsafeBufferPointer { sb in
+                            let op = UncheckedBox(ob.baseAddress!)
+                            parallelFor(g.batch, threads: threads) { n in
+                                plan.withScratch { padded, wide in
+                                    for c in 0..<g.inChannels {
+                                        let p = n * g.inChannels + c, o = op.value + p * planeOut
+                                        plan.filter(xb.baseAddress! + p * planeIn, weights: wb.baseAddress! + c * taps,
+                                                    offsets: offs.baseAddress!, bias: bias?.data[c] ?? 0,
+                                                    padded: padded, wide: wide, into: o)
+                                        if planeScale != nil { Vector.multiply(sb.baseAddress!, o, planeOut) }
+                                    }
                                 }
                             }
                         }

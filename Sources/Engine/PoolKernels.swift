@@ -96,34 +96,9 @@ enum PoolKernels {
     /// Average pooling with padding excluded from the divisor: a depthwise filter of ones,
     /// then each output divided by its window's in-bounds count.
     static func avgForward(_ x: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
-        let plan = ConvKernels.DepthwisePlan(g)
-        let ones = [Float](repeating: 1, count: plan.offsets.count)
-        let inv = inverseWindowCounts(g), (planeIn, planeOut) = (g.height * g.width, inv.count)
-        return Tensor(uninitializedShape: [g.batch, g.inChannels, g.outHeight, g.outWidth]) { ob in
-            x.data.withUnsafeBufferPointer { xb in
-                inv.withUnsafeBufferPointer { ib in
-                    plan.offsets.withUnsafeBufferPointer { offs in
-                        let op = UncheckedBox(ob.baseAddress!)
-                        parallelFor(g.batch, threads: threads) { n in
-                            plan.withScratch { padded, wide in
-                                for c in 0..<g.inChannels {
-                                    // The window sums, divided by the counts while the plane is in cache.
-                                    let p = n * g.inChannels + c, o = op.value + p * planeOut
-                                    plan.filter(xb.baseAddress! + p * planeIn, weights: ones, offsets: offs.baseAddress!, bias: 0,
-                                                padded: padded, wide: wide, into: o)
-                                    var k = 0
-                                    while k + 8 <= planeOut {
-                                        Vector.store(Vector.load(o + k) * Vector.load(ib.baseAddress! + k), o + k)
-                                        k += 8
-                                    }
-                                    while k < planeOut { o[k] *= ib[k]; k += 1 }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let ones = Tensor(shape: [g.inChannels, 1, g.kernelH, g.kernelW], repeating: 1)
+        return ConvKernels.depthwiseForward(x: x, weight: ones, bias: nil, g, planeScale: inverseWindowCounts(g),
+                                            threads: threads)
     }
 
     /// The input gradient of average pooling, written to `dx` (`[batch, C, H, W]`), or added

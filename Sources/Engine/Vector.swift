@@ -265,6 +265,13 @@ enum Vector {
         while i < n { y[i] = value; i += 1 }
     }
 
+    /// `y[i] *= x[i]`.
+    @inline(__always) static func multiply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store(load(y + i) * load(x + i), y + i); i += 8 }
+        while i < n { y[i] *= x[i]; i += 1 }
+    }
+
     /// `y[i] += x[i]`.
     @inline(__always) static func add(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
