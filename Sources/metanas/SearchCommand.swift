@@ -75,8 +75,6 @@ struct SearchCommand: DistributedCommand {
 
     func run(across communicator: any Communicator) throws {
         let leader = communicator.isLeader
-        /// Rank 0 owns the run folder: it alone creates, reads and writes it.
-        let folder: RunFolder? = leader ? try RunFolder(path: runPath) : nil
         let paths = RunFolder(naming: runPath)
         func say(_ line: String) { if leader { print(line) } }
 
@@ -90,13 +88,18 @@ struct SearchCommand: DistributedCommand {
         }
         if let limit = iterationLimit { config.iterations = limit }
         try config.validate()
-        let sources = try TaskSources(config: config)
-        say(sources.summary)
+        // Settings first (operations, learners, pruner), then the data: a mistake in either is
+        // reported before anything is read or the run folder exists.
         var g = SeededGenerator(seed: config.seed)
         let network = try SearchNetwork(config.searchSpace, registry: components.operations, generator: &g)
         let runner = TaskRunner(network: network, learner: try components.taskLearner(for: config),
                                 pruner: try components.pruner(for: config))
-        let trainer = MetaTrainer(config: config, runner: runner, metaLearner: try components.metaLearner(for: config),
+        let metaLearner = try components.metaLearner(for: config)
+        let sources = try TaskSources(config: config)
+        say(sources.summary)
+        /// Rank 0 owns the run folder: it alone creates, reads and writes it.
+        let folder: RunFolder? = leader ? try RunFolder(path: runPath) : nil
+        let trainer = MetaTrainer(config: config, runner: runner, metaLearner: metaLearner,
                                   sources: sources, threads: options.threads)
         say("network: \(network.weights.scalarCount) weights, \(network.architecture.scalarCount) architecture parameters; "
             + "\(config.taskLearner) + \(config.metaLearner) + \(config.pruner) pruning; \(options.threads) thread(s)"
