@@ -7,8 +7,7 @@ import Testing
 @Suite("metanas search refuses bad settings and data before it creates the run folder")
 struct SearchRefusalTests {
     func search(_ arguments: [String], run: String) throws -> Finished {
-        try #require(FileManager.default.isExecutableFile(atPath: MPIFixture.binary),
-                     "no metanas next to the test runner at \(MPIFixture.binary): build the package first")
+        try MPIFixture.requireBinary()
         return try Launched(MPIFixture.binary, ["search", "--preset", "tiny", "--run", run] + arguments).wait(timeout: 120)
     }
 

@@ -29,10 +29,15 @@ enum MPIFixture {
     static func requireTools(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let mpirun = try #require(mpirun, "mpirun is not on PATH: install openmpi-bin (apt-get install openmpi-bin libopenmpi-dev)",
                                   sourceLocation: sourceLocation)
+        try requireBinary(sourceLocation: sourceLocation)
+        return mpirun
+    }
+
+    /// Fails with what to do when the built `metanas` is missing.
+    static func requireBinary(sourceLocation: SourceLocation = #_sourceLocation) throws {
         try #require(FileManager.default.isExecutableFile(atPath: binary),
                      "no metanas next to the test runner at \(binary): build the package first (swift build -c release)",
                      sourceLocation: sourceLocation)
-        return mpirun
     }
 
     /// One folder per test process for everything the tests write; removed when it exits.
