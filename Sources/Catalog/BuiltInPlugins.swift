@@ -21,6 +21,7 @@ enum BuiltInPlugins {
         case (.metaLearner, "reptile"), (.metaLearner, "fomaml"): return ["metaWeightStep", "metaArchitectureStep"]
         case (.pruner, "soft"): return ["trainingThreshold", "testThreshold"]
         case (.pruner, "hard"): return ["hardRetrainSteps"]
+        case (.taskLearner, "darts-unrolled"): return ["unrolledStep"]
         case (.dataset, _): return ["dataFolder"]
         default: return []
         }

@@ -74,6 +74,15 @@ enum DefaultCatalog {
       }
     },
     {
+      "kind": "task-learner",
+      "name": "darts-unrolled",
+      "summary": "DARTS inner loop with the unrolled (second-order) architecture gradient: each architecture step looks one virtual weight step ahead (four passes instead of one); the other inner-loop settings are those of darts",
+      "source": "built-in",
+      "parameters": {
+        "unrolledStep": {"type": "float", "default": 0.005, "range": "[0, 1]", "setting": "unrolledStep", "summary": "xi: the virtual weight step w' = w - xi * grad_w L the architecture gradient is taken after (0 gives the first-order gradient)"}
+      }
+    },
+    {
       "kind": "meta-learner",
       "name": "reptile",
       "summary": "Reptile: move the meta-parameters towards the mean of the adapted ones",

@@ -19,10 +19,11 @@ public struct Components: Sendable {
 
     public init(operations: OperationRegistry) { self.operations = operations }
 
-    /// DARTS; Reptile and first-order MAML; soft and hard pruning; the built-in operations.
+    /// DARTS (first order and unrolled); Reptile and first-order MAML; soft and hard pruning; the built-in operations.
     public static var builtIn: Components {
         var c = Components(operations: .builtIn)
         c.registerTaskLearner("darts") { _ in DARTSTaskLearner() }
+        c.registerTaskLearner("darts-unrolled") { UnrolledDARTSTaskLearner(virtualStep: $0.unrolledStep) }
         c.registerMetaLearner("reptile") { Reptile(weightStep: $0.metaWeightStep, architectureStep: $0.metaArchitectureStep) }
         c.registerMetaLearner("fomaml") { FirstOrderMAML(weightStep: $0.metaWeightStep, architectureStep: $0.metaArchitectureStep) }
         c.registerPruner("soft") { SoftPruner(trainingThreshold: $0.trainingThreshold, testThreshold: $0.testThreshold) }

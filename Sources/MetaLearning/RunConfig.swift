@@ -55,6 +55,8 @@ public struct RunConfig: Sendable, Hashable {
     public var metaWeightStep: Float = 1.0
     public var metaArchitectureStep: Float = 0.6
     public var hardRetrainSteps = 10
+    /// The virtual weight step (xi) of the unrolled architecture gradient (`darts-unrolled`).
+    public var unrolledStep: Float = 0.005
 
     // Meta-testing
     public var testTasks = 600

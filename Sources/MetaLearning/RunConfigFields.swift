@@ -108,6 +108,7 @@ extension RunConfig {
         float("metaWeightStep", "meta step size for weights", \.metaWeightStep),
         float("metaArchitectureStep", "meta step size for alpha and beta", \.metaArchitectureStep),
         int("hardRetrainSteps", "weight steps of the fixed network after hard pruning", \.hardRetrainSteps),
+        float("unrolledStep", "virtual weight step (xi) of the unrolled architecture gradient", \.unrolledStep),
         int("testTasks", "meta-test tasks", \.testTasks, min: 1),
         int("testSteps", "adaptation steps per meta-test task", \.testSteps, min: 1),
         int("testArchitectureSteps", "first meta-test steps that also update the architecture", \.testArchitectureSteps),

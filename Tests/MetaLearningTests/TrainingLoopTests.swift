@@ -22,9 +22,13 @@ struct TrainingLoopTests {
         return s
     }
 
-    @Test("Resuming from an encoded checkpoint equals running uninterrupted")
-    func resumeEqualsUninterrupted() throws {
-        let config = Self.config()
+    /// Both task learners: the unrolled one draws more passes per step from the same streams.
+    static let taskLearners = ["darts", "darts-unrolled"]
+
+    @Test("Resuming from an encoded checkpoint equals running uninterrupted", arguments: taskLearners)
+    func resumeEqualsUninterrupted(taskLearner: String) throws {
+        var config = Self.config()
+        config.taskLearner = taskLearner
         let trainer = try Fixture.trainer(config)
         let straight = Self.run(trainer, from: trainer.initialState(), iterations: 6)
 
@@ -41,9 +45,10 @@ struct TrainingLoopTests {
         #expect(straight.iteration == 6)
     }
 
-    @Test("One thread or two: bit-identical meta-parameters and evaluation")
-    func threadCountDoesNotMatter() throws {
+    @Test("One thread or two: bit-identical meta-parameters and evaluation", arguments: taskLearners)
+    func threadCountDoesNotMatter(taskLearner: String) throws {
         var config = Self.config(seed: 6)
+        config.taskLearner = taskLearner
         config.metaBatch = 3
         config.warmupIterations = 1
         let one = try Fixture.trainer(config, threads: 1)
