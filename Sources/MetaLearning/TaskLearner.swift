@@ -161,11 +161,3 @@ public func unrolledArchitectureGradient(_ network: SearchNetwork, model: ModelS
     }
     return (gradients, atW.buffers)
 }
-
-extension ParameterSet {
-    /// `self += factor * other`, with `other` one tensor per tensor of the set (a gradient list).
-    mutating func add(tensors other: [Tensor], scaledBy factor: Float) {
-        precondition(tensors.count == other.count, "ParameterSet.add: \(tensors.count) tensors vs \(other.count)")
-        for i in tensors.indices { tensors[i].add(other[i], scaledBy: factor) }
-    }
-}

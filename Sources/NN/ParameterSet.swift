@@ -54,9 +54,13 @@ public struct ParameterSet: Sendable, Equatable {
 
     /// `self += factor * other`, tensor by tensor (shapes must match).
     public mutating func add(_ other: ParameterSet, scaledBy factor: Float = 1) {
-        precondition(tensors.count == other.tensors.count,
-                     "ParameterSet.add: \(tensors.count) tensors vs \(other.tensors.count)")
-        for i in tensors.indices { tensors[i].add(other.tensors[i], scaledBy: factor) }
+        add(tensors: other.tensors, scaledBy: factor)
+    }
+
+    /// `self += factor * other`, with `other` one tensor per tensor of the set (a gradient list).
+    public mutating func add(tensors other: [Tensor], scaledBy factor: Float = 1) {
+        precondition(tensors.count == other.count, "ParameterSet.add: \(tensors.count) tensors vs \(other.count)")
+        for i in tensors.indices { tensors[i].add(other[i], scaledBy: factor) }
     }
 
     /// `self - other`, tensor by tensor.
