@@ -35,7 +35,7 @@ struct GatedConv3x3: CandidateOperation {
     }
 
     func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
-        let y = norm(conv(x.relu(), ctx), ctx)
+        let y = norm(conv(ctx.relu(x), ctx), ctx)
         let first = ctx.tape.constant(Tensor(shape: [1, 2], data: [1, 0]))
         let gate = ctx[gateLogits].softmax().linear(first).reshaped([channels, 1, 1, 1])
         return y.conv2d(gate, groups: channels)

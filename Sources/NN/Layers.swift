@@ -28,17 +28,32 @@ public final class ForwardContext {
 
     public subscript(_ id: ParameterID) -> Variable { weights[id.index] }
 
-    private var rectified: [Int: Variable] = [:]
+    /// Results computed once per forward pass, by what was computed and from which input.
+    private var sharedResults: [SharedKey: Variable] = [:]
 
-    /// `x.relu()`, computed once per forward pass for each input: the candidate operations of
-    /// an edge mostly start with a ReLU of the same tensor, and sharing it saves their time and
-    /// their saved activations.
-    public func relu(_ x: Variable) -> Variable {
-        if let r = rectified[x.identifier] { return r }
-        let r = x.relu()
-        rectified[x.identifier] = r
+    private struct SharedKey: Hashable {
+        let input: Int
+        let what: String
+    }
+
+    /// The result of `compute` on `x`, computed once per forward pass for each `what`:
+    /// later calls with the same input and the same `what` return the first call's result.
+    ///
+    /// Operations on different edges of a cell often start from the same tensor, and parameter-
+    /// free steps on it (a ReLU, a pooling) then give equal results; sharing them saves their
+    /// time, their saved activations and, backward, their gradient passes (the gradients of
+    /// all users are summed first). `what` must name everything the result depends on besides
+    /// `x`, such as a stride, and `compute` must not use parameters.
+    public func shared(_ what: String, of x: Variable, _ compute: (Variable) -> Variable) -> Variable {
+        let key = SharedKey(input: x.identifier, what: what)
+        if let r = sharedResults[key] { return r }
+        let r = compute(x)
+        sharedResults[key] = r
         return r
     }
+
+    /// `x.relu()`, computed once per forward pass for each input (see ``shared(_:of:_:)``).
+    public func relu(_ x: Variable) -> Variable { shared("relu", of: x) { $0.relu() } }
 }
 
 /// A position in a ``BufferSet``.

@@ -6,12 +6,16 @@ struct PoolOperation: CandidateOperation {
     let isMax: Bool, stride: Int
     let norm: BatchNorm2D
 
-    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(pooled(x), ctx) }
+    func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable { norm(pooled(x, ctx), ctx) }
 
-    func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)? { (pooled(x), norm) }
+    func beforeNorm(_ x: Variable, _ ctx: ForwardContext) -> (output: Variable, norm: BatchNorm2D)? { (pooled(x, ctx), norm) }
 
-    private func pooled(_ x: Variable) -> Variable {
-        isMax ? x.maxPool(size: 3, stride: stride) : x.avgPool(size: 3, stride: stride)
+    /// Pooling has no parameters, so the edges of a cell that share an input and a stride
+    /// share one pooled tensor.
+    private func pooled(_ x: Variable, _ ctx: ForwardContext) -> Variable {
+        ctx.shared("\(isMax ? "max" : "avg")_pool_3x3 stride \(stride)", of: x) {
+            isMax ? $0.maxPool(size: 3, stride: stride) : $0.avgPool(size: 3, stride: stride)
+        }
     }
 }
 
