@@ -45,8 +45,10 @@ let package = Package(
         cLibrary("CSPNG", pkgConfig: "spng", apt: "libspng-dev"),
         cLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
 
+        // Depthwise filters written with AVX-512 intrinsics (used where the processor has it).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Tensor storage, kernels and the reverse-mode tape.
-        .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: fastMath,
+        .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: fastMath,
                 linkerSettings: [.linkedLibrary("m")]),
         // Layers, losses, optimizers and the parameter file format.
         .target(name: "NN", dependencies: ["Engine"], swiftSettings: fastMath),

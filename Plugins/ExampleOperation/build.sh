@@ -52,6 +52,7 @@ if [ -z "$swiftc" ]; then echo "build.sh: swiftc not found (put the Swift toolch
 # The C modules the Swift modules import, as SwiftPM passes them.
 cflags=()
 for m in CJSON COpenBLAS CArchive CSPNG; do cflags+=(-Xcc "-fmodule-map-file=$root/Sources/$m/module.modulemap"); done
+cflags+=(-Xcc "-fmodule-map-file=$root/Sources/CKernels/include/module.modulemap")
 for inc in $(pkg-config --cflags-only-I openblas json-c libarchive spng 2>/dev/null || true); do cflags+=("$inc"); done
 
 mkdir -p "$(dirname "$output")"

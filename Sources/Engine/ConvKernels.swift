@@ -1,6 +1,8 @@
+import CKernels
+
 /// Convolution kernels: unfold (im2col) + matrix product for dense and grouped convolutions,
 /// direct loops for depthwise ones. Forward and both backward products live side by side.
-enum ConvKernels {
+public enum ConvKernels {
     typealias Ptr = UnsafeMutablePointer<Float>
     typealias CPtr = UnsafePointer<Float>
 
@@ -360,9 +362,16 @@ enum ConvKernels {
         let offsets: [Int], negatedOffsets: [Int]
         /// Zeros kept on both sides of a wide grid that is gathered from (the largest offset).
         let margin: Int
+        /// Whether planes run on the register-row kernels of ``ConvKernels/registerRows``
+        /// instead of the padded-plane stencils.
+        let registerRows: Bool
 
         init(_ g: ConvGeometry) {
             self.g = g
+            registerRows = ConvKernels.registerRows && ConvKernels.registerRowsAvailable
+                && g.kernelH == 3 && g.kernelW == 3 && g.dilationH == g.dilationW && (1...2).contains(g.dilationH)
+                && g.padH == g.dilationH && g.padW == g.dilationW && g.strideH == g.strideW && (1...2).contains(g.strideH)
+                && mn_depthwise_fits(Int32(g.width)) != 0
             hp = g.height + 2 * g.padH
             wp = g.width + 2 * g.padW
             ho1 = hp - g.dilationH * (g.kernelH - 1)
@@ -474,6 +483,11 @@ enum ConvKernels {
         @inline(__always)
         func filter(_ src: UnsafePointer<Float>, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>, bias: Float,
                     padded: UnsafeMutablePointer<Float>, wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+            if registerRows {
+                mn_depthwise3x3_forward(src, Int32(g.height), Int32(g.width), Int32(g.dilationH), Int32(g.strideH), weights,
+                                        bias, dst, 0)
+                return
+            }
             pad(src, into: padded)
             filter(padded: padded, weights: weights, offsets: offsets, bias: bias, wide: wide, into: dst)
         }
@@ -507,6 +521,47 @@ enum ConvKernels {
             let input = UnsafeMutablePointer<Float>.allocate(capacity: paddedCount)
             defer { input.deallocate() }
             return withScratch { padded, wide in body(BackwardScratch(padded: padded, wide: wide, input: input)) }
+        }
+
+        /// The backward pass of one plane from its unpadded `input` (read only for the filter
+        /// gradient): ``backward(dy:paddedInput:weights:offsets:scratch:dx:accumulatingDX:filterGradient:)``
+        /// after padding the input into `scratch.input`, or the register-row kernels.
+        @inline(__always)
+        func backward(dy: UnsafePointer<Float>, input: UnsafePointer<Float>?, weights: UnsafePointer<Float>?,
+                      offsets: UnsafePointer<Int>, scratch: BackwardScratch,
+                      dx: UnsafeMutablePointer<Float>?, accumulatingDX: Bool = false,
+                      filterGradient: UnsafeMutablePointer<Float>?) {
+            guard registerRows else {
+                var paddedInput: UnsafePointer<Float>?
+                if let input, filterGradient != nil {
+                    pad(input, into: scratch.input)
+                    paddedInput = UnsafePointer(scratch.input)
+                }
+                backward(dy: dy, paddedInput: paddedInput, weights: weights, offsets: offsets, scratch: scratch,
+                         dx: dx, accumulatingDX: accumulatingDX, filterGradient: filterGradient)
+                return
+            }
+            let (H, W, d) = (Int32(g.height), Int32(g.width), Int32(g.dilationH))
+            // At stride 2 the output gradient is spread to the even positions of a full-size
+            // plane first; both gradients are then those of a stride-1 filter.
+            var full = dy
+            if g.strideH == 2 {
+                scratch.padded.update(repeating: 0, count: g.height * g.width)
+                for ho in 0..<g.outHeight {
+                    for wo in 0..<g.outWidth { scratch.padded[2 * ho * g.width + 2 * wo] = dy[ho * g.outWidth + wo] }
+                }
+                full = UnsafePointer(scratch.padded)
+            }
+            if let dx, let weights {
+                // The input gradient correlates the output gradient with the flipped filter.
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { flipped in
+                    for t in 0..<9 { flipped[t] = weights[8 - t] }
+                    mn_depthwise3x3_forward(full, H, W, d, 1, flipped.baseAddress!, 0, dx, accumulatingDX ? 1 : 0)
+                }
+            }
+            if let filterGradient, let input {
+                mn_depthwise3x3_filter_gradient(input, full, H, W, d, filterGradient)
+            }
         }
 
         /// The backward pass of one plane: spreads the output gradient `dy` into the wide grid,
@@ -596,12 +651,8 @@ enum ConvKernels {
                                         for n in chunks[ci] {
                                             for c in 0..<C {
                                                 let p = n * C + c
-                                                var paddedInput: UnsafePointer<Float>?
-                                                if pq.value != nil {
-                                                    plan.pad(inb.baseAddress! + p * planeIn, into: scratch.input)
-                                                    paddedInput = UnsafePointer(scratch.input)
-                                                }
-                                                plan.backward(dy: db.baseAddress! + p * planeOut, paddedInput: paddedInput,
+                                                plan.backward(dy: db.baseAddress! + p * planeOut,
+                                                              input: pq.value == nil ? nil : inb.baseAddress! + p * planeIn,
                                                               weights: xq.value == nil ? nil : wb.baseAddress! + c * taps,
                                                               offsets: offs.baseAddress!, scratch: scratch,
                                                               dx: xq.value.map { $0 + p * planeIn },
@@ -627,4 +678,13 @@ enum ConvKernels {
         }
         return (dx, dw)
     }
+
+    /// Whether depthwise 3x3 filters (dilation 1 or 2, "same" padding, stride 1 or 2, planes
+    /// up to 32 wide) run on the AVX-512 register-row kernels where the processor has them
+    /// (the default) rather than on the padded-plane stencils. The two agree up to rounding;
+    /// tests bind this to false to compare them.
+    @TaskLocal public static var registerRows = true
+
+    /// Whether this processor runs the register-row kernels.
+    static let registerRowsAvailable = mn_depthwise_available() != 0
 }

@@ -1,0 +1,82 @@
+import Testing
+@testable import Engine
+
+/// The AVX-512 register-row depthwise kernels against the padded-plane stencils they stand in
+/// for: both compute the same sums, so they must agree up to rounding, forward and backward,
+/// in a depthwise convolution and in a separable block.
+@Suite("Register-row depthwise kernels")
+struct RegisterRowTests {
+    struct Shape: Sendable, CustomTestStringConvertible {
+        var height: Int, width: Int, dilation: Int, stride: Int
+        var testDescription: String { "\(height)x\(width) dilation \(dilation) stride \(stride)" }
+    }
+
+    /// Widths on both sides of one and two 16-lane halves, odd heights, both dilations and strides.
+    static let shapes: [Shape] = [
+        Shape(height: 28, width: 28, dilation: 1, stride: 1), Shape(height: 28, width: 28, dilation: 2, stride: 1),
+        Shape(height: 28, width: 28, dilation: 1, stride: 2), Shape(height: 28, width: 28, dilation: 2, stride: 2),
+        Shape(height: 14, width: 14, dilation: 1, stride: 1), Shape(height: 14, width: 14, dilation: 2, stride: 2),
+        Shape(height: 7, width: 7, dilation: 1, stride: 1), Shape(height: 7, width: 7, dilation: 2, stride: 2),
+        Shape(height: 5, width: 16, dilation: 1, stride: 1), Shape(height: 5, width: 17, dilation: 2, stride: 1),
+        Shape(height: 3, width: 32, dilation: 1, stride: 2), Shape(height: 1, width: 1, dilation: 1, stride: 1),
+        Shape(height: 2, width: 3, dilation: 2, stride: 2), Shape(height: 9, width: 31, dilation: 2, stride: 1),
+    ]
+
+    struct Outcome {
+        var values: [Tensor]
+    }
+
+    /// Output, input gradient and filter gradients of a depthwise convolution (with bias) and of
+    /// a separable block (input gradient added to one the input already holds) on the same input.
+    static func run(_ s: Shape, registerRows: Bool) -> Outcome {
+        ConvKernels.$registerRows.withValue(registerRows) {
+            var g = SeededGenerator(seed: UInt64(s.height * 1000 + s.width * 10 + s.dilation + 4 * s.stride))
+            let (n, c, o) = (3, 4, 5)
+            let tape = Tape()
+            let x = tape.parameter(.randomUniform(shape: [n, c, s.height, s.width], low: -1, high: 1, using: &g))
+            let wd = tape.parameter(.randomUniform(shape: [c, 1, 3, 3], low: -1, high: 1, using: &g))
+            let b = tape.parameter(.randomUniform(shape: [c], low: -1, high: 1, using: &g))
+            let wp = tape.parameter(.randomUniform(shape: [o, c, 1, 1], low: -1, high: 1, using: &g))
+            let y1 = x.conv2d(wd, bias: b, stride: (s.stride, s.stride), padding: (s.dilation, s.dilation),
+                              dilation: (s.dilation, s.dilation), groups: c)
+            let y2 = x.separableConv2d(depthwise: wd, pointwise: wp, stride: s.stride, padding: s.dilation, dilation: s.dilation)
+            let r1 = tape.constant(.randomUniform(shape: y1.shape, low: -1, high: 1, using: &g))
+            let r2 = tape.constant(.randomUniform(shape: y2.shape, low: -1, high: 1, using: &g))
+            let grads = tape.gradients(of: (y1 * r1).sum() + (y2 * r2).sum())
+            return Outcome(values: [y1.value, y2.value, grads[x], grads[wd], grads[b], grads[wp]])
+        }
+    }
+
+    @Test("Agree with the padded-plane stencils up to rounding", arguments: shapes)
+    func agree(_ shape: Shape) throws {
+        try #require(ConvKernels.registerRowsAvailable, "this processor has no AVX-512: only the stencils run here")
+        let rows = Self.run(shape, registerRows: true), stencils = Self.run(shape, registerRows: false)
+        let names = ["depthwise output", "separable output", "input gradient", "depthwise filter gradient",
+                     "bias gradient", "pointwise filter gradient"]
+        for (name, (a, b)) in zip(names, zip(rows.values, stencils.values)) {
+            #expect(a.shape == b.shape, "\(name)")
+            let scale = max(1, b.data.map(abs).max() ?? 0)
+            let worst = a.maxAbsDifference(b) / scale
+            #expect(worst < 1e-5, "\(name): largest difference \(worst) of the largest entry")
+        }
+    }
+
+    @Test("Are used for the geometries they cover, and only those")
+    func coverage() {
+        func geometry(width: Int, kernel: Int = 3, dilation: Int = 1, padding: Int? = nil, stride: Int = 1) -> ConvGeometry {
+            ConvGeometry(batch: 1, inChannels: 2, height: 6, width: width, outChannels: 2, kernelH: kernel, kernelW: kernel,
+                         strideH: stride, strideW: stride, padH: padding ?? dilation, padW: padding ?? dilation,
+                         dilationH: dilation, dilationW: dilation, groups: 2)
+        }
+        let available = ConvKernels.registerRowsAvailable
+        #expect(ConvKernels.DepthwisePlan(geometry(width: 28)).registerRows == available)
+        #expect(ConvKernels.DepthwisePlan(geometry(width: 28, dilation: 2, stride: 2)).registerRows == available)
+        #expect(!ConvKernels.DepthwisePlan(geometry(width: 33)).registerRows)
+        #expect(!ConvKernels.DepthwisePlan(geometry(width: 28, kernel: 5, padding: 2)).registerRows)
+        #expect(!ConvKernels.DepthwisePlan(geometry(width: 28, padding: 0)).registerRows)
+        #expect(!ConvKernels.DepthwisePlan(geometry(width: 28, dilation: 3)).registerRows)
+        ConvKernels.$registerRows.withValue(false) {
+            #expect(!ConvKernels.DepthwisePlan(geometry(width: 28)).registerRows)
+        }
+    }
+}
