@@ -29,19 +29,18 @@ static inline Masks masks_for(int width) {
     return m;
 }
 
-AVX512 static inline Row zero_row(void) {
-    Row z;
-    z.l0 = z.c0 = z.r0 = z.l1 = z.c1 = z.r1 = _mm512_setzero_ps();
-    return z;
-}
-
-/// Row `rr` of the plane, or zeros outside it (the padding).
-AVX512 static inline Row load_row(const float *x, int rr, int height, int width, int dilation, Masks m) {
-    if (rr < 0 || rr >= height) return zero_row();
+/// Row `rr` of the plane, with `fill` outside it (the padding).
+AVX512 static inline Row load_row_filled(const float *x, int rr, int height, int width, int dilation, Masks m,
+                                         __m512 fill) {
+    if (rr < 0 || rr >= height) {
+        Row f;
+        f.l0 = f.c0 = f.r0 = f.l1 = f.c1 = f.r1 = fill;
+        return f;
+    }
     const float *p = x + (long)rr * width;
-    __m512i z = _mm512_setzero_si512();
-    __m512i a = _mm512_castps_si512(_mm512_maskz_loadu_ps(m.m0, p));
-    __m512i b = _mm512_castps_si512(_mm512_maskz_loadu_ps(m.m1, p + 16));
+    __m512i z = _mm512_castps_si512(fill);
+    __m512i a = _mm512_castps_si512(_mm512_mask_loadu_ps(fill, m.m0, p));
+    __m512i b = _mm512_castps_si512(_mm512_mask_loadu_ps(fill, m.m1, p + 16));
     Row row;
     row.c0 = _mm512_castsi512_ps(a);
     row.c1 = _mm512_castsi512_ps(b);
@@ -57,6 +56,11 @@ AVX512 static inline Row load_row(const float *x, int rr, int height, int width,
         row.r1 = _mm512_castsi512_ps(_mm512_alignr_epi32(z, b, 2));
     }
     return row;
+}
+
+/// Row `rr` of the plane, or zeros outside it (the padding).
+AVX512 static inline Row load_row(const float *x, int rr, int height, int width, int dilation, Masks m) {
+    return load_row_filled(x, rr, height, width, dilation, m, _mm512_setzero_ps());
 }
 
 /// The filter's weights broadcast, and the bias.
@@ -145,4 +149,55 @@ AVX512 void mn_depthwise3x3_filter_gradient(const float *x, const float *dy, int
         }
     }
     for (int t = 0; t < 9; t++) g[t] += _mm512_reduce_add_ps(acc[t]);
+}
+
+/// One half of a window row's maximum: taps `t`, `t + 1`, `t + 2` (left, centre, right),
+/// each later tap winning only when strictly greater, so the first maximal tap is kept.
+AVX512 static inline void max_taps(__m512 l, __m512 c, __m512 r, int t, __m512 *m, __m512i *a) {
+    __mmask16 k = _mm512_cmp_ps_mask(l, *m, _CMP_GT_OQ);
+    *m = _mm512_mask_blend_ps(k, *m, l);
+    *a = _mm512_mask_blend_epi32(k, *a, _mm512_set1_epi32(t));
+    k = _mm512_cmp_ps_mask(c, *m, _CMP_GT_OQ);
+    *m = _mm512_mask_blend_ps(k, *m, c);
+    *a = _mm512_mask_blend_epi32(k, *a, _mm512_set1_epi32(t + 1));
+    k = _mm512_cmp_ps_mask(r, *m, _CMP_GT_OQ);
+    *m = _mm512_mask_blend_ps(k, *m, r);
+    *a = _mm512_mask_blend_epi32(k, *a, _mm512_set1_epi32(t + 2));
+}
+
+AVX512 void mn_maxpool3x3_forward(const float *x, int height, int width, int stride, float *best, unsigned char *arg) {
+    const Masks m = masks_for(width);
+    const __m512 low = _mm512_set1_ps(-__builtin_inff());
+    const int ho = (height - 1) / stride + 1, wo = (width - 1) / stride + 1;
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __mmask16 mo = (__mmask16)((1u << (wo < 16 ? wo : 16)) - 1);
+    Row top = load_row_filled(x, -1, height, width, 1, m, low), mid = load_row_filled(x, 0, height, width, 1, m, low);
+    for (int r = 0; r < height; r++) {
+        Row bottom = load_row_filled(x, r + 1, height, width, 1, m, low);
+        if (r % stride == 0) {
+            // Tap 0 starts each window; every later tap is compared in row-major order.
+            __m512 m0 = top.l0, m1 = top.l1;
+            __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+            max_taps(top.l0, top.c0, top.r0, 0, &m0, &a0);
+            max_taps(top.l1, top.c1, top.r1, 0, &m1, &a1);
+            max_taps(mid.l0, mid.c0, mid.r0, 3, &m0, &a0);
+            max_taps(mid.l1, mid.c1, mid.r1, 3, &m1, &a1);
+            max_taps(bottom.l0, bottom.c0, bottom.r0, 6, &m0, &a0);
+            max_taps(bottom.l1, bottom.c1, bottom.r1, 6, &m1, &a1);
+            const int o = r / stride;
+            if (stride == 1) {
+                _mm512_mask_storeu_ps(best + (long)o * width, m.m0, m0);
+                _mm512_mask_cvtepi32_storeu_epi8(arg + (long)o * width, m.m0, a0);
+                if (m.m1) {
+                    _mm512_mask_storeu_ps(best + (long)o * width + 16, m.m1, m1);
+                    _mm512_mask_cvtepi32_storeu_epi8(arg + (long)o * width + 16, m.m1, a1);
+                }
+            } else {
+                _mm512_mask_storeu_ps(best + (long)o * wo, mo, _mm512_permutex2var_ps(m0, even, m1));
+                _mm512_mask_cvtepi32_storeu_epi8(arg + (long)o * wo, mo, _mm512_permutex2var_epi32(a0, even, a1));
+            }
+        }
+        top = mid;
+        mid = bottom;
+    }
 }

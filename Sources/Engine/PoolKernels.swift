@@ -1,3 +1,5 @@
+import CKernels
+
 /// 3x3-style pooling windows (any odd size), padding 1 by default; forward and backward.
 ///
 /// Like depthwise convolutions (see ``ConvKernels/DepthwisePlan``), each plane is copied into
@@ -23,8 +25,13 @@ enum PoolKernels {
                             plan.withScratch { padded, best in
                                 for c in 0..<g.inChannels {
                                     let p = n * g.inChannels + c
-                                    plan.pad(xb.baseAddress! + p * planeIn, into: padded, fill: -.infinity)
                                     let o = op.value + p * Ho * Wo, to = tp.value + p * Ho * Wo
+                                    if plan.registerRows {
+                                        mn_maxpool3x3_forward(xb.baseAddress! + p * planeIn, Int32(g.height), Int32(g.width),
+                                                              Int32(g.strideH), o, to)
+                                        continue
+                                    }
+                                    plan.pad(xb.baseAddress! + p * planeIn, into: padded, fill: -.infinity)
                                     if plan.writesRows {
                                         Stencil.maxArgument(padded, offsets: offs.baseAddress!, taps: offs.count, best: o, arg: to, Wo,
                                                             rows: Ho, srcPitch: plan.wp, dstPitch: Wo)
@@ -110,21 +117,22 @@ enum PoolKernels {
         let inv = inverseWindowCounts(g)
         let ones = [Float](repeating: 1, count: plan.offsets.count)
         dy.data.withUnsafeBufferPointer { db in
-            let xq = UncheckedBox(dx)
-            parallelFor(g.batch, threads: threads) { n in
-                let scaled = UnsafeMutablePointer<Float>.allocate(capacity: Ho * Wo)
-                defer { scaled.deallocate() }
-                plan.withScratch { padded, spread in
-                    for c in 0..<g.inChannels {
-                        let p = n * g.inChannels + c
-                        let d = db.baseAddress! + p * Ho * Wo
-                        for k in 0..<(Ho * Wo) { scaled[k] = d[k] * inv[k] }
-                        plan.widen(scaled, into: spread)
-                        if plan.writesRows {
-                            plan.gatherRows(spread, weights: ones, into: xq.value + p * H * W, accumulating: accumulating)
-                        } else {
-                            plan.gather(spread, weights: ones, into: padded)
-                            plan.unpad(padded, into: xq.value + p * H * W, accumulating: accumulating)
+            ones.withUnsafeBufferPointer { wb in
+                plan.offsets.withUnsafeBufferPointer { offs in
+                    let xq = UncheckedBox(dx)
+                    parallelFor(g.batch, threads: threads) { n in
+                        let scaled = UnsafeMutablePointer<Float>.allocate(capacity: Ho * Wo)
+                        defer { scaled.deallocate() }
+                        plan.withBackwardScratch { scratch in
+                            for c in 0..<g.inChannels {
+                                let p = n * g.inChannels + c
+                                let d = db.baseAddress! + p * Ho * Wo
+                                for k in 0..<(Ho * Wo) { scaled[k] = d[k] * inv[k] }
+                                // The input gradient of a filter of ones.
+                                plan.backward(dy: scaled, input: nil, weights: wb.baseAddress!, offsets: offs.baseAddress!,
+                                              scratch: scratch, dx: xq.value + p * H * W, accumulatingDX: accumulating,
+                                              filterGradient: nil)
+                            }
                         }
                     }
                 }

@@ -61,6 +61,34 @@ struct RegisterRowTests {
         }
     }
 
+    /// Max and average pooling (3x3, padding 1) at stride 1 and 2, and their input gradients.
+    static func pools(_ s: Shape, registerRows: Bool) -> Outcome {
+        ConvKernels.$registerRows.withValue(registerRows) {
+            var g = SeededGenerator(seed: UInt64(s.height * 100 + s.width + s.stride))
+            let tape = Tape()
+            var input = Tensor.randomUniform(shape: [2, 3, s.height, s.width], low: -1, high: 1, using: &g)
+            // Ties: a constant plane, so that the first maximal tap must be the one chosen.
+            for k in 0..<(s.height * s.width) { input.data[k] = 0.5 }
+            let x = tape.parameter(input)
+            let ym = x.maxPool(size: 3, stride: s.stride), ya = x.avgPool(size: 3, stride: s.stride)
+            let rm = tape.constant(.randomUniform(shape: ym.shape, low: -1, high: 1, using: &g))
+            let ra = tape.constant(.randomUniform(shape: ya.shape, low: -1, high: 1, using: &g))
+            let grads = tape.gradients(of: (ym * rm).sum() + (ya * ra).sum())
+            return Outcome(values: [ym.value, ya.value, grads[x]])
+        }
+    }
+
+    @Test("Pools: max pooling and its gradient equal the stencils' exactly, average pooling up to rounding",
+          arguments: shapes.filter { $0.dilation == 1 })
+    func pools(_ shape: Shape) throws {
+        try #require(ConvKernels.registerRowsAvailable, "this processor has no AVX-512: only the stencils run here")
+        let rows = Self.pools(shape, registerRows: true), stencils = Self.pools(shape, registerRows: false)
+        #expect(rows.values[0] == stencils.values[0], "max pooling")
+        let scale = max(1, stencils.values[2].data.map(abs).max() ?? 0)
+        #expect(rows.values[1].maxAbsDifference(stencils.values[1]) < 1e-6, "average pooling")
+        #expect(rows.values[2].maxAbsDifference(stencils.values[2]) / scale < 1e-5, "input gradient")
+    }
+
     @Test("Are used for the geometries they cover, and only those")
     func coverage() {
         func geometry(width: Int, kernel: Int = 3, dilation: Int = 1, padding: Int? = nil, stride: Int = 1) -> ConvGeometry {

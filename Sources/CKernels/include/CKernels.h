@@ -25,4 +25,8 @@ void mn_depthwise3x3_forward(const float *x, int height, int width, int dilation
 void mn_depthwise3x3_filter_gradient(const float *x, const float *dy, int height, int width, int dilation,
                                      float *g);
 
+/// 3x3 max pooling with padding 1 (padding never wins) at `stride` 1 or 2: `best` gets each
+/// window's maximum and `arg` the first tap (row-major, 0-8) that attains it.
+void mn_maxpool3x3_forward(const float *x, int height, int width, int stride, float *best, unsigned char *arg);
+
 #endif
