@@ -73,7 +73,10 @@ public struct FactorizedReduce: Sendable {
 
     public func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
         let r = ctx.relu(x)
-        return norm(concatChannels([left(r, ctx), right(r.shiftedUpLeft(), ctx)]), ctx)
+        // The shifted input is the same for every reduction that reads `x` (the skip
+        // connections of a reduction cell's edges from one input).
+        let shifted = ctx.shared("shifted up-left", of: r) { $0.shiftedUpLeft() }
+        return norm(concatChannels([left(r, ctx), right(shifted, ctx)]), ctx)
     }
 
     public func flops(batch: Int, height: Int, width: Int) -> Double {
