@@ -170,26 +170,36 @@ public enum ConvKernels {
         if g.isDepthwise { return depthwiseForward(x: x, weight: weight, bias: bias, g, threads: threads) }
         if let line = LineKernel(g) { return line.forward(x: x, weight: weight, bias: bias, threads: threads) }
         let planeOut = g.outHeight * g.outWidth
-        let K = g.patchSize, Mg = g.groupOutChannels
         return Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
-            x.data.withUnsafeBufferPointer { xb in
-                weight.data.withUnsafeBufferPointer { wb in
-                    let op = UncheckedBox(ob.baseAddress!)
-                    parallelFor(g.batch, threads: threads) { n in
-                        let xn = xb.baseAddress! + n * g.inChannels * g.height * g.width
-                        let on = op.value + n * g.outChannels * planeOut
-                        var col = g.isPointwise ? [] : scratch(K * planeOut)
-                        col.withUnsafeMutableBufferPointer { cb in
-                            for grp in 0..<g.groups {
-                                sgemm(m: Mg, n: planeOut, k: K, a: wb.baseAddress! + grp * Mg * K, lda: K,
-                                      b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut, beta: 0,
-                                      c: on + grp * Mg * planeOut, ldc: planeOut)
-                            }
-                        }
-                        if let bias {
-                            for c in 0..<g.outChannels {
-                                Vector.affine(1, on + c * planeOut, bias.data[c], on + c * planeOut, planeOut)
-                            }
+            forward(x: x, weight: weight, g, into: ob.baseAddress!, accumulating: false, threads: threads)
+            if let bias {
+                let op = UncheckedBox(ob.baseAddress!)
+                parallelFor(g.batch, threads: threads) { n in
+                    let on = op.value + n * g.outChannels * planeOut
+                    for c in 0..<g.outChannels { Vector.affine(1, on + c * planeOut, bias.data[c], on + c * planeOut, planeOut) }
+                }
+            }
+        }
+    }
+
+    /// A dense or grouped convolution without bias by unfolding, written to `out` or added to
+    /// what it holds when `accumulating`.
+    static func forward(x: Tensor, weight: Tensor, _ g: ConvGeometry, into out: Ptr, accumulating: Bool,
+                        threads: KernelThreads) {
+        let planeOut = g.outHeight * g.outWidth
+        let K = g.patchSize, Mg = g.groupOutChannels
+        x.data.withUnsafeBufferPointer { xb in
+            weight.data.withUnsafeBufferPointer { wb in
+                let op = UncheckedBox(out)
+                parallelFor(g.batch, threads: threads) { n in
+                    let xn = xb.baseAddress! + n * g.inChannels * g.height * g.width
+                    let on = op.value + n * g.outChannels * planeOut
+                    var col = g.isPointwise ? [] : scratch(K * planeOut)
+                    col.withUnsafeMutableBufferPointer { cb in
+                        for grp in 0..<g.groups {
+                            sgemm(m: Mg, n: planeOut, k: K, a: wb.baseAddress! + grp * Mg * K, lda: K,
+                                  b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut,
+                                  beta: accumulating ? 1 : 0, c: on + grp * Mg * planeOut, ldc: planeOut)
                         }
                     }
                 }
@@ -224,39 +234,53 @@ public enum ConvKernels {
 
     /// Gradient with respect to the input (depthwise convolutions use ``depthwiseBackward(dy:x:weight:_:threads:)``).
     static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
+        Tensor(uninitializedShape: [g.batch, g.inChannels, g.height, g.width]) { xb in
+            backwardData(dy: dy, weight: weight, g, into: xb.baseAddress!, accumulating: false, threads: threads)
+        }
+    }
+
+    /// The input gradient written to `dx` (`[batch, inChannels, height, width]`), or added to
+    /// what it holds when `accumulating`, which saves a tensor and an adding pass when the
+    /// input already has a gradient from another of its users.
+    static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, into dx: Ptr, accumulating: Bool,
+                             threads: KernelThreads) {
         if let (t, flipped) = transposedForward(g, weight: weight) {
-            return forward(x: dy, weight: flipped, bias: nil, t, threads: threads)
+            if let line = LineKernel(t) {
+                line.forward(x: dy, weight: flipped, bias: nil, into: dx, accumulating: accumulating, threads: threads)
+            } else {
+                forward(x: dy, weight: flipped, t, into: dx, accumulating: accumulating, threads: threads)
+            }
+            return
         }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
-        var dx = Tensor(shape: [g.batch, g.inChannels, g.height, g.width])
+        // Patches are added back into the gradient, which starts from zero unless accumulating
+        // (a plain product writes it whole).
+        if !accumulating && !g.isPointwise { Vector.fill(dx, 0, g.batch * g.inChannels * planeIn) }
         let K = g.patchSize, Mg = g.groupOutChannels
         dy.data.withUnsafeBufferPointer { db in
             weight.data.withUnsafeBufferPointer { wb in
-                dx.data.withUnsafeMutableBufferPointer { xb in
-                    let xp = UncheckedBox(xb.baseAddress!)
-                    parallelFor(g.batch, threads: threads) { n in
-                        let dyn = db.baseAddress! + n * g.outChannels * planeOut
-                        let dxn = xp.value + n * g.inChannels * planeIn
-                        var col = g.isPointwise ? [] : scratch(K * planeOut)
-                        col.withUnsafeMutableBufferPointer { cb in
-                            for grp in 0..<g.groups {
-                                let a = wb.baseAddress! + grp * Mg * K
-                                let bp = dyn + grp * Mg * planeOut
-                                if g.isPointwise {
-                                    sgemm(transA: true, m: K, n: planeOut, k: Mg, a: a, lda: K, b: bp, ldb: planeOut,
-                                          beta: 0, c: dxn + grp * g.groupInChannels * planeIn, ldc: planeOut)
-                                } else {
-                                    sgemm(transA: true, m: K, n: planeOut, k: Mg, a: a, lda: K, b: bp, ldb: planeOut,
-                                          beta: 0, c: cb.baseAddress!, ldc: planeOut)
-                                    col2im(cb.baseAddress!, g, channelOffset: grp * g.groupInChannels, dxn)
-                                }
+                let xp = UncheckedBox(dx)
+                parallelFor(g.batch, threads: threads) { n in
+                    let dyn = db.baseAddress! + n * g.outChannels * planeOut
+                    let dxn = xp.value + n * g.inChannels * planeIn
+                    var col = g.isPointwise ? [] : scratch(K * planeOut)
+                    col.withUnsafeMutableBufferPointer { cb in
+                        for grp in 0..<g.groups {
+                            let a = wb.baseAddress! + grp * Mg * K
+                            let bp = dyn + grp * Mg * planeOut
+                            if g.isPointwise {
+                                sgemm(transA: true, m: K, n: planeOut, k: Mg, a: a, lda: K, b: bp, ldb: planeOut,
+                                      beta: accumulating ? 1 : 0, c: dxn + grp * g.groupInChannels * planeIn, ldc: planeOut)
+                            } else {
+                                sgemm(transA: true, m: K, n: planeOut, k: Mg, a: a, lda: K, b: bp, ldb: planeOut,
+                                      beta: 0, c: cb.baseAddress!, ldc: planeOut)
+                                col2im(cb.baseAddress!, g, channelOffset: grp * g.groupInChannels, dxn)
                             }
                         }
                     }
                 }
             }
         }
-        return dx
     }
 
     /// Gradient with respect to the weights, summed over the batch in a fixed chunk order

@@ -131,28 +131,34 @@ struct LineKernel {
     }
 
     func forward(x: Tensor, weight: Tensor, bias: Tensor?, threads: KernelThreads) -> Tensor {
+        Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
+            forward(x: x, weight: weight, bias: bias, into: ob.baseAddress!, accumulating: false, threads: threads)
+        }
+    }
+
+    /// The convolution written to `out` (`[batch, outChannels, outHeight, outWidth]`), or
+    /// added to what it holds when `accumulating` (every tap's product then adds).
+    func forward(x: Tensor, weight: Tensor, bias: Tensor?, into out: Ptr, accumulating: Bool, threads: KernelThreads) {
         let (O, I) = (g.outChannels, g.inChannels)
         let (planeIn, planeOut, copyCount, coversAll) = (planeIn, planeOut, copyCount, firstTapCoversAll)
         let filters = tapMatrices(weight)
-        return Tensor(uninitializedShape: [g.batch, O, g.outHeight, g.outWidth]) { ob in
-            x.data.withUnsafeBufferPointer { xb in
-                filters.withUnsafeBufferPointer { fb in
-                    let op = UncheckedBox(ob.baseAddress!)
-                    parallelFor(g.batch, threads: threads) { n in
-                        let on = op.value + n * O * planeOut
-                        if !coversAll { Vector.fill(on, 0, O * planeOut) }
-                        var copy = ConvKernels.scratch(copyCount)
-                        copy.withUnsafeMutableBufferPointer { cb in
-                            var first = true
-                            forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
-                                sgemm(m: O, n: count, k: I, a: fb.baseAddress! + t * O * I, lda: I, b: b, ldb: ldb,
-                                      beta: first && coversAll ? 0 : 1, c: on + start, ldc: planeOut)
-                                first = false
-                            }
+        x.data.withUnsafeBufferPointer { xb in
+            filters.withUnsafeBufferPointer { fb in
+                let op = UncheckedBox(out)
+                parallelFor(g.batch, threads: threads) { n in
+                    let on = op.value + n * O * planeOut
+                    if !coversAll && !accumulating { Vector.fill(on, 0, O * planeOut) }
+                    var copy = ConvKernels.scratch(copyCount)
+                    copy.withUnsafeMutableBufferPointer { cb in
+                        var first = !accumulating
+                        forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
+                            sgemm(m: O, n: count, k: I, a: fb.baseAddress! + t * O * I, lda: I, b: b, ldb: ldb,
+                                  beta: first && coversAll ? 0 : 1, c: on + start, ldc: planeOut)
+                            first = false
                         }
-                        if let bias {
-                            for c in 0..<O { Vector.affine(1, on + c * planeOut, bias.data[c], on + c * planeOut, planeOut) }
-                        }
+                    }
+                    if let bias {
+                        for c in 0..<O { Vector.affine(1, on + c * planeOut, bias.data[c], on + c * planeOut, planeOut) }
                     }
                 }
             }

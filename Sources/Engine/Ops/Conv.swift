@@ -75,7 +75,7 @@ extension Variable {
         let (xid, wid, bid) = (id, weight.id, bias?.id)
         // The input is kept for the backward pass only when the weight needs a gradient.
         let saved: Tensor? = weight.needsGradient ? x : nil
-        let needsInput = needsGradient
+        let (needsInput, inputShape) = (needsGradient, shape)
         return tape.record(y, inputs: inputs) { dy, grads in
             if g.isDepthwise {
                 // One sweep serves whichever of the two gradients is needed.
@@ -84,7 +84,10 @@ extension Variable {
                 if let dx { grads.accumulate(xid, dx) }
                 if let dw { grads.accumulate(wid, dw) }
             } else {
-                grads.accumulate(xid, ConvKernels.backwardData(dy: dy, weight: w, g, threads: threads))
+                // The input gradient is written into (or added to) the gradient the input holds.
+                grads.accumulate(xid, shape: inputShape) { dx, accumulating in
+                    ConvKernels.backwardData(dy: dy, weight: w, g, into: dx, accumulating: accumulating, threads: threads)
+                }
                 if let saved { grads.accumulate(wid, ConvKernels.backwardWeight(dy: dy, x: saved, g, threads: threads)) }
             }
             if let bid { grads.accumulate(bid, ConvKernels.backwardBias(dy: dy, channels: g.outChannels, threads: threads)) }
