@@ -45,7 +45,8 @@ let package = Package(
         cLibrary("CSPNG", pkgConfig: "spng", apt: "libspng-dev"),
         cLibrary("CMPI", pkgConfig: "ompi-c", apt: "libopenmpi-dev"),
 
-        // Depthwise filters written with AVX-512 intrinsics (used where the processor has it).
+        // Depthwise 3x3 filters and 3x3 max pooling written with AVX-512 intrinsics (used where
+        // the processor has it).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Tensor storage, kernels and the reverse-mode tape.
         .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: fastMath,

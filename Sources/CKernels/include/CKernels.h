@@ -1,12 +1,13 @@
 #ifndef METANAS_CKERNELS_H
 #define METANAS_CKERNELS_H
 
-/// Depthwise 3x3 filters of one plane with AVX-512, with the plane's rows held in vector
-/// registers (at most 32 columns): no padded copy of the plane, and each input row is loaded
-/// once per pass instead of once per window tap.
+/// Depthwise 3x3 filters and 3x3 max pooling of one plane with AVX-512, with the plane's rows
+/// held in vector registers (at most 32 columns): no padded copy of the plane, and each input
+/// row is loaded once per pass instead of once per window tap.
 ///
-/// All take an `height x width` plane (row-major) and a 3x3 filter at dilation `dilation`
-/// (1 or 2) with zero padding `dilation`, so that at stride 1 the output has the input's size.
+/// The filters take an `height x width` plane (row-major) and a 3x3 filter at dilation
+/// `dilation` (1 or 2) with zero padding `dilation`, so that at stride 1 the output has the
+/// input's size.
 
 /// Whether the processor runs these kernels (AVX-512 F).
 int mn_depthwise_available(void);
