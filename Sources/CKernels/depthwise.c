@@ -82,6 +82,14 @@ AVX512 static inline void window(const Filter *f, const Row *t, const Row *c, co
     *h1 = _mm512_add_ps(a1, _mm512_add_ps(m1, e1));
 }
 
+/// The even lanes of two 16-lane halves (columns 0, 2, ..., 30 of a row): a stride-2 row.
+AVX512 static inline __m512i even_lanes(void) {
+    return _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+}
+
+/// The lane mask of a stride-2 output row of `wo` (at most 16) columns.
+static inline __mmask16 strided_mask(int wo) { return (__mmask16)((1u << wo) - 1); }
+
 AVX512 static inline void store(float *y, __m512 v, __mmask16 m, int accumulate) {
     if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, y), v);
     _mm512_mask_storeu_ps(y, m, v);
@@ -113,8 +121,8 @@ AVX512 void mn_depthwise3x3_forward(const float *x, int height, int width, int d
     }
     // Stride 2: the stride-1 sums of every other row, of which the even lanes are kept.
     const int ho = (height - 1) / 2 + 1, wo = (width - 1) / 2 + 1;
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __mmask16 mo = (__mmask16)((1u << wo) - 1);
+    const __m512i even = even_lanes();
+    const __mmask16 mo = strided_mask(wo);
     for (int o = 0; o < ho; o++) {
         int r = 2 * o;
         Row top = load_row(x, r - d, height, width, d, m), mid = load_row(x, r, height, width, d, m);
@@ -169,8 +177,8 @@ AVX512 void mn_maxpool3x3_forward(const float *x, int height, int width, int str
     const Masks m = masks_for(width);
     const __m512 low = _mm512_set1_ps(-__builtin_inff());
     const int ho = (height - 1) / stride + 1, wo = (width - 1) / stride + 1;
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __mmask16 mo = (__mmask16)((1u << (wo < 16 ? wo : 16)) - 1);
+    const __m512i even = even_lanes();
+    const __mmask16 mo = strided_mask(wo);
     Row top = load_row_filled(x, -1, height, width, 1, m, low), mid = load_row_filled(x, 0, height, width, 1, m, low);
     for (int r = 0; r < height; r++) {
         Row bottom = load_row_filled(x, r + 1, height, width, 1, m, low);

@@ -168,24 +168,19 @@ public enum ConvKernels {
 
     static func forward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         if g.isDepthwise { return depthwiseForward(x: x, weight: weight, bias: bias, g, threads: threads) }
-        if let line = LineKernel(g) { return line.forward(x: x, weight: weight, bias: bias, threads: threads) }
-        let planeOut = g.outHeight * g.outWidth
         return Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
-            forward(x: x, weight: weight, g, into: ob.baseAddress!, accumulating: false, threads: threads)
-            if let bias {
-                let op = UncheckedBox(ob.baseAddress!)
-                parallelFor(g.batch, threads: threads) { n in
-                    let on = op.value + n * g.outChannels * planeOut
-                    for c in 0..<g.outChannels { Vector.affine(1, on + c * planeOut, bias.data[c], on + c * planeOut, planeOut) }
-                }
-            }
+            forward(x: x, weight: weight, bias: bias, g, into: ob.baseAddress!, accumulating: false, threads: threads)
         }
     }
 
-    /// A dense or grouped convolution without bias by unfolding, written to `out` or added to
-    /// what it holds when `accumulating`.
-    static func forward(x: Tensor, weight: Tensor, _ g: ConvGeometry, into out: Ptr, accumulating: Bool,
+    /// A dense or grouped convolution (line kernels where they apply, else unfolding) written
+    /// to `out`, or added to what it holds when `accumulating`.
+    static func forward(x: Tensor, weight: Tensor, bias: Tensor?, _ g: ConvGeometry, into out: Ptr, accumulating: Bool,
                         threads: KernelThreads) {
+        if let line = LineKernel(g) {
+            line.forward(x: x, weight: weight, bias: bias, into: out, accumulating: accumulating, threads: threads)
+            return
+        }
         let planeOut = g.outHeight * g.outWidth
         let K = g.patchSize, Mg = g.groupOutChannels
         x.data.withUnsafeBufferPointer { xb in
@@ -201,6 +196,9 @@ public enum ConvKernels {
                                   b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut,
                                   beta: accumulating ? 1 : 0, c: on + grp * Mg * planeOut, ldc: planeOut)
                         }
+                    }
+                    if let bias {
+                        for c in 0..<g.outChannels { Vector.affine(1, on + c * planeOut, bias.data[c], on + c * planeOut, planeOut) }
                     }
                 }
             }
@@ -245,11 +243,7 @@ public enum ConvKernels {
     static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, into dx: Ptr, accumulating: Bool,
                              threads: KernelThreads) {
         if let (t, flipped) = transposedForward(g, weight: weight) {
-            if let line = LineKernel(t) {
-                line.forward(x: dy, weight: flipped, bias: nil, into: dx, accumulating: accumulating, threads: threads)
-            } else {
-                forward(x: dy, weight: flipped, t, into: dx, accumulating: accumulating, threads: threads)
-            }
+            forward(x: dy, weight: flipped, bias: nil, t, into: dx, accumulating: accumulating, threads: threads)
             return
         }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
@@ -507,13 +501,30 @@ public enum ConvKernels {
         @inline(__always)
         func filter(_ src: UnsafePointer<Float>, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>, bias: Float,
                     padded: UnsafeMutablePointer<Float>, wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+            filter(prepared: prepared(src, in: padded), weights: weights, offsets: offsets, bias: bias, wide: wide, into: dst)
+        }
+
+        /// The plane `src` as ``filter(prepared:weights:offsets:bias:wide:into:)`` and
+        /// ``backward(dy:preparedInput:weights:offsets:scratch:dx:accumulatingDX:filterGradient:)``
+        /// read it: as it is for the register-row kernels, else copied into `padded` (of
+        /// ``paddedCount`` elements) with its zero border.
+        @inline(__always)
+        func prepared(_ src: UnsafePointer<Float>, in padded: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+            if registerRows { return src }
+            pad(src, into: padded)
+            return UnsafePointer(padded)
+        }
+
+        /// Filters one plane prepared by ``prepared(_:in:)``.
+        @inline(__always)
+        func filter(prepared src: UnsafePointer<Float>, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                    bias: Float, wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
             if registerRows {
                 mn_depthwise3x3_forward(src, Int32(g.height), Int32(g.width), Int32(g.dilationH), Int32(g.strideH), weights,
                                         bias, dst, 0)
-                return
+            } else {
+                filter(padded: src, weights: weights, offsets: offsets, bias: bias, wide: wide, into: dst)
             }
-            pad(src, into: padded)
-            filter(padded: padded, weights: weights, offsets: offsets, bias: bias, wide: wide, into: dst)
         }
 
         /// Whether outputs go straight into the destination's rows, without the wide grid: at
@@ -547,21 +558,16 @@ public enum ConvKernels {
             return withScratch { padded, wide in body(BackwardScratch(padded: padded, wide: wide, input: input)) }
         }
 
-        /// The backward pass of one plane from its unpadded `input` (read only for the filter
-        /// gradient): ``backward(dy:paddedInput:weights:offsets:scratch:dx:accumulatingDX:filterGradient:)``
-        /// after padding the input into `scratch.input`, or the register-row kernels.
+        /// The backward pass of one plane whose input, read only for the filter gradient, was
+        /// prepared by ``prepared(_:in:)``: ``backward(dy:paddedInput:weights:offsets:scratch:dx:accumulatingDX:filterGradient:)``,
+        /// or the register-row kernels.
         @inline(__always)
-        func backward(dy: UnsafePointer<Float>, input: UnsafePointer<Float>?, weights: UnsafePointer<Float>?,
+        func backward(dy: UnsafePointer<Float>, preparedInput input: UnsafePointer<Float>?, weights: UnsafePointer<Float>?,
                       offsets: UnsafePointer<Int>, scratch: BackwardScratch,
                       dx: UnsafeMutablePointer<Float>?, accumulatingDX: Bool = false,
                       filterGradient: UnsafeMutablePointer<Float>?) {
             guard registerRows else {
-                var paddedInput: UnsafePointer<Float>?
-                if let input, filterGradient != nil {
-                    pad(input, into: scratch.input)
-                    paddedInput = UnsafePointer(scratch.input)
-                }
-                backward(dy: dy, paddedInput: paddedInput, weights: weights, offsets: offsets, scratch: scratch,
+                backward(dy: dy, paddedInput: input, weights: weights, offsets: offsets, scratch: scratch,
                          dx: dx, accumulatingDX: accumulatingDX, filterGradient: filterGradient)
                 return
             }
@@ -676,7 +682,8 @@ public enum ConvKernels {
                                             for c in 0..<C {
                                                 let p = n * C + c
                                                 plan.backward(dy: db.baseAddress! + p * planeOut,
-                                                              input: pq.value == nil ? nil : inb.baseAddress! + p * planeIn,
+                                                              preparedInput: pq.value == nil
+                                                                  ? nil : plan.prepared(inb.baseAddress! + p * planeIn, in: scratch.input),
                                                               weights: xq.value == nil ? nil : wb.baseAddress! + c * taps,
                                                               offsets: offs.baseAddress!, scratch: scratch,
                                                               dx: xq.value.map { $0 + p * planeIn },

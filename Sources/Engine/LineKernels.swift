@@ -130,12 +130,6 @@ struct LineKernel {
         }
     }
 
-    func forward(x: Tensor, weight: Tensor, bias: Tensor?, threads: KernelThreads) -> Tensor {
-        Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { ob in
-            forward(x: x, weight: weight, bias: bias, into: ob.baseAddress!, accumulating: false, threads: threads)
-        }
-    }
-
     /// The convolution written to `out` (`[batch, outChannels, outHeight, outWidth]`), or
     /// added to what it holds when `accumulating` (every tap's product then adds).
     func forward(x: Tensor, weight: Tensor, bias: Tensor?, into out: Ptr, accumulating: Bool, threads: KernelThreads) {

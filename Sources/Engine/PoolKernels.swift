@@ -129,7 +129,7 @@ enum PoolKernels {
                                 let d = db.baseAddress! + p * Ho * Wo
                                 for k in 0..<(Ho * Wo) { scaled[k] = d[k] * inv[k] }
                                 // The input gradient of a filter of ones.
-                                plan.backward(dy: scaled, input: nil, weights: wb.baseAddress!, offsets: offs.baseAddress!,
+                                plan.backward(dy: scaled, preparedInput: nil, weights: wb.baseAddress!, offsets: offs.baseAddress!,
                                               scratch: scratch, dx: xq.value + p * H * W, accumulatingDX: accumulating,
                                               filterGradient: nil)
                             }

@@ -72,29 +72,26 @@ extension ConvKernels {
                 let dq = UncheckedBox(needDepthwise ? dpb.baseAddress : nil)
                 let pq = UncheckedBox(needPointwise ? ppb.baseAddress : nil)
                 parallelFor(chunks.count, threads: threads) { ci in
-                    // One image's padded input planes, depthwise result and its gradient.
-                    // (The register-row kernels read the input planes as they are.)
-                    let needsPaddedInput = x != nil && !plan.registerRows
-                    let xp = Ptr.allocate(capacity: (needsPaddedInput ? C * plan.paddedCount : 0) + 2 * C * plane)
+                    // One image's input planes as the plan reads them (padded copies unless the
+                    // register-row kernels read them in place), depthwise result and its gradient.
+                    let copies = x == nil ? 0 : C * plan.paddedCount
+                    let xp = Ptr.allocate(capacity: copies + 2 * C * plane)
                     defer { xp.deallocate() }
-                    let u = xp + (needsPaddedInput ? C * plan.paddedCount : 0), du = u + C * plane
+                    let u = xp + copies, du = u + C * plane
+                    var inputs: [UnsafePointer<Float>] = []
+                    inputs.reserveCapacity(C)
                     plan.withBackwardScratch { scratch in
                         for n in chunks[ci] {
                             let dyn = gb.baseAddress! + n * O * plane
-                            let xn = x == nil ? nil : xb.baseAddress! + n * C * planeIn
-                            if needsPaddedInput, let xn {
-                                for c in 0..<C { plan.pad(xn + c * planeIn, into: xp + c * plan.paddedCount) }
+                            inputs.removeAll(keepingCapacity: true)
+                            if x != nil {
+                                let xn = xb.baseAddress! + n * C * planeIn
+                                for c in 0..<C { inputs.append(plan.prepared(xn + c * planeIn, in: xp + c * plan.paddedCount)) }
                             }
                             if let acc = pq.value {
                                 for c in 0..<C {
-                                    if plan.registerRows {
-                                        plan.filter(xn! + c * planeIn, weights: db.baseAddress! + c * taps,
-                                                    offsets: offs.baseAddress!, bias: 0, padded: scratch.padded,
-                                                    wide: scratch.wide, into: u + c * plane)
-                                    } else {
-                                        plan.filter(padded: xp + c * plan.paddedCount, weights: db.baseAddress! + c * taps,
-                                                    offsets: offs.baseAddress!, bias: 0, wide: scratch.wide, into: u + c * plane)
-                                    }
+                                    plan.filter(prepared: inputs[c], weights: db.baseAddress! + c * taps,
+                                                offsets: offs.baseAddress!, bias: 0, wide: scratch.wide, into: u + c * plane)
                                 }
                                 sgemm(transB: true, m: O, n: C, k: plane, a: dyn, lda: plane, b: u, ldb: plane, beta: 1,
                                       c: acc + ci * O * C, ldc: C)
@@ -103,17 +100,7 @@ extension ConvKernels {
                             sgemm(transA: true, m: C, n: plane, k: O, a: pb.baseAddress!, lda: C, b: dyn, ldb: plane,
                                   beta: 0, c: du, ldc: plane)
                             for c in 0..<C {
-                                if plan.registerRows {
-                                    plan.backward(dy: du + c * plane, input: dq.value == nil ? nil : xn! + c * planeIn,
-                                                  weights: dxq.value == nil ? nil : db.baseAddress! + c * taps,
-                                                  offsets: offs.baseAddress!, scratch: scratch,
-                                                  dx: dxq.value.map { $0 + (n * C + c) * planeIn },
-                                                  accumulatingDX: accumulatingDX,
-                                                  filterGradient: dq.value.map { $0 + (ci * C + c) * taps })
-                                    continue
-                                }
-                                plan.backward(dy: du + c * plane,
-                                              paddedInput: dq.value == nil ? nil : UnsafePointer(xp + c * plan.paddedCount),
+                                plan.backward(dy: du + c * plane, preparedInput: dq.value == nil ? nil : inputs[c],
                                               weights: dxq.value == nil ? nil : db.baseAddress! + c * taps,
                                               offsets: offs.baseAddress!, scratch: scratch,
                                               dx: dxq.value.map { $0 + (n * C + c) * planeIn },
