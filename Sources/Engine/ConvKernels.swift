@@ -9,8 +9,8 @@ public enum ConvKernels {
     // MARK: Unfold / fold
 
     /// A buffer whose contents are about to be overwritten in full (unfolded patches).
-    @inline(__always) static func scratch(_ count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    @inline(__always) static func scratch(_ count: Int) -> AlignedFloats {
+        AlignedFloats(unsafeUninitializedCount: count) { _ in }
     }
 
     /// Whether unfolded rows are whole shifted planes: stride 1 and an output as wide as the
@@ -189,7 +189,7 @@ public enum ConvKernels {
                 parallelFor(g.batch, threads: threads) { n in
                     let xn = xb.baseAddress! + n * g.inChannels * g.height * g.width
                     let on = op.value + n * g.outChannels * planeOut
-                    var col = g.isPointwise ? [] : scratch(K * planeOut)
+                    var col = scratch(g.isPointwise ? 0 : K * planeOut)
                     col.withUnsafeMutableBufferPointer { cb in
                         for grp in 0..<g.groups {
                             sgemm(m: Mg, n: planeOut, k: K, a: wb.baseAddress! + grp * Mg * K, lda: K,
@@ -257,7 +257,7 @@ public enum ConvKernels {
                 parallelFor(g.batch, threads: threads) { n in
                     let dyn = db.baseAddress! + n * g.outChannels * planeOut
                     let dxn = xp.value + n * g.inChannels * planeIn
-                    var col = g.isPointwise ? [] : scratch(K * planeOut)
+                    var col = scratch(g.isPointwise ? 0 : K * planeOut)
                     col.withUnsafeMutableBufferPointer { cb in
                         for grp in 0..<g.groups {
                             let a = wb.baseAddress! + grp * Mg * K
@@ -286,7 +286,7 @@ public enum ConvKernels {
         let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
                 chunkedSum(batch: g.batch, length: g.outChannels * K, threads: threads) { images, acc in
-                    var col = g.isPointwise ? [] : scratch(K * planeOut)
+                    var col = scratch(g.isPointwise ? 0 : K * planeOut)
                     col.withUnsafeMutableBufferPointer { cb in
                         for n in images {
                             let xn = xb.baseAddress! + n * g.inChannels * planeIn
@@ -467,7 +467,7 @@ public enum ConvKernels {
         /// Scratch for one plane: a padded plane, then a wide grid with `margin` zeros on both
         /// sides. Returns pointers to the padded plane and to the wide grid's first element.
         func withScratch<R>(_ body: (_ padded: UnsafeMutablePointer<Float>, _ wide: UnsafeMutablePointer<Float>) -> R) -> R {
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: paddedCount + wideCount + 2 * margin)
+            let buffer = UnsafeMutablePointer<Float>.allocateAligned(paddedCount + wideCount + 2 * margin)
             defer { buffer.deallocate() }
             let wide = buffer + paddedCount + margin
             (wide - margin).update(repeating: 0, count: margin)
@@ -553,7 +553,7 @@ public enum ConvKernels {
         }
 
         func withBackwardScratch<R>(_ body: (BackwardScratch) -> R) -> R {
-            let input = UnsafeMutablePointer<Float>.allocate(capacity: paddedCount)
+            let input = UnsafeMutablePointer<Float>.allocateAligned(paddedCount)
             defer { input.deallocate() }
             return withScratch { padded, wide in body(BackwardScratch(padded: padded, wide: wide, input: input)) }
         }
@@ -667,7 +667,7 @@ public enum ConvKernels {
         let taps = plan.offsets.count, C = g.inChannels
         let chunks = reductionChunks(g.batch)
         var partials = [Float](repeating: 0, count: x == nil ? 0 : chunks.count * C * taps)
-        let noData = [Float]()
+        let noData = AlignedFloats()
         /// Runs the sweep, writing the input gradient to `dx` when it is not nil.
         func sweep(_ dx: UnsafeMutablePointer<Float>?) {
             dy.data.withUnsafeBufferPointer { db in

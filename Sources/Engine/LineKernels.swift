@@ -18,7 +18,7 @@ struct LineKernel {
     let isRow: Bool
     /// Per tap: the flat offset it reads at (row taps) or its row offset (column taps).
     let offsets: [Int]
-    /// Row taps: zeros before and after each plane of the copy (the largest offset).
+    /// Row taps: zeros before and after each plane of the copy (at least the largest offset).
     let margin: Int
     /// Column taps: the output rows each tap reaches.
     let rows: [Range<Int>]
@@ -46,7 +46,8 @@ struct LineKernel {
         self.g = g
         let offsets = offsets
         if isRow {
-            margin = offsets.map(abs).max() ?? 0
+            // Whole cache lines, so that the centre tap reads each plane from a line's start.
+            margin = roundedToLine(offsets.map(abs).max() ?? 0)
             rows = []
             order = offsets.indices.filter { offsets[$0] == 0 }
                 + offsets.indices.filter { offsets[$0] > 0 }.sorted { offsets[$0] < offsets[$1] }

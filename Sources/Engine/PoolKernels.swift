@@ -69,7 +69,7 @@ enum PoolKernels {
                 plan.offsets.withUnsafeBufferPointer { offsets in
                     let xq = UncheckedBox(dx)
                     parallelFor(g.batch, threads: threads) { n in
-                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: plan.paddedCount)
+                        let padded = UnsafeMutablePointer<Float>.allocateAligned(plan.paddedCount)
                         defer { padded.deallocate() }
                         for c in 0..<g.inChannels {
                             let p = n * g.inChannels + c

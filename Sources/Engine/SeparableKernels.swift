@@ -20,7 +20,7 @@ extension ConvKernels {
                         plan.offsets.withUnsafeBufferPointer { offs in
                             let op = UncheckedBox(ob.baseAddress!)
                             parallelFor(gd.batch, threads: threads) { n in
-                                let u = Ptr.allocate(capacity: C * plane)
+                                let u = Ptr.allocateAligned(C * plane)
                                 defer { u.deallocate() }
                                 plan.withScratch { padded, wide in
                                     for c in 0..<C {
@@ -59,7 +59,7 @@ extension ConvKernels {
         var pointwisePartials = [Float](repeating: 0, count: needPointwise ? chunks.count * O * C : 0)
 
         precondition(x != nil || !(needDepthwise || needPointwise), "separableBackward: filter gradients need the input")
-        let noData = [Float]()
+        let noData = AlignedFloats()
         func sweep(_ dx: Ptr?) {
             (x?.data ?? noData).withUnsafeBufferPointer { xb in
             dy.data.withUnsafeBufferPointer { gb in
@@ -74,8 +74,8 @@ extension ConvKernels {
                 parallelFor(chunks.count, threads: threads) { ci in
                     // One image's input planes as the plan reads them (padded copies unless the
                     // register-row kernels read them in place), depthwise result and its gradient.
-                    let copies = x == nil ? 0 : C * plan.paddedCount
-                    let xp = Ptr.allocate(capacity: copies + 2 * C * plane)
+                    let copies = x == nil ? 0 : roundedToLine(C * plan.paddedCount)
+                    let xp = Ptr.allocateAligned(copies + 2 * C * plane)
                     defer { xp.deallocate() }
                     let u = xp + copies, du = u + C * plane
                     var inputs: [UnsafePointer<Float>] = []

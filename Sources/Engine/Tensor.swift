@@ -5,13 +5,14 @@
 public struct Tensor: Sendable, Equatable {
     /// The extent of each axis, outermost first.
     public private(set) var shape: [Int]
-    /// The elements in row-major order; `data.count == shape.reduce(1, *)`.
-    public var data: [Float]
+    /// The elements in row-major order; `data.count == shape.reduce(1, *)`. They start on a
+    /// 64-byte cache line (see ``AlignedFloats``).
+    public var data: AlignedFloats
 
     /// Wraps existing elements.
     ///
     /// - Precondition: `data.count` equals the product of `shape`.
-    public init(shape: [Int], data: [Float]) {
+    public init(shape: [Int], data: AlignedFloats) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
         precondition(data.count == shape.reduce(1, *),
                      "Tensor: \(data.count) elements do not fill shape \(shape)")
@@ -19,9 +20,16 @@ public struct Tensor: Sendable, Equatable {
         self.data = data
     }
 
+    /// Copies the elements of an array.
+    ///
+    /// - Precondition: `data.count` equals the product of `shape`.
+    public init(shape: [Int], data: [Float]) {
+        self.init(shape: shape, data: AlignedFloats(data))
+    }
+
     /// A tensor filled with `value`.
     public init(shape: [Int], repeating value: Float = 0) {
-        self.init(shape: shape, data: [Float](repeating: value, count: shape.reduce(1, *)))
+        self.init(shape: shape, data: AlignedFloats(repeating: value, count: shape.reduce(1, *)))
     }
 
     /// A rank-0 tensor holding one number.

@@ -286,12 +286,7 @@ extension Tensor {
     /// - Precondition: `initializer` writes every element.
     @inline(__always)
     init(uninitializedShape shape: [Int], _ initializer: (UnsafeMutableBufferPointer<Float>) -> Void) {
-        let n = shape.reduce(1, *)
-        let data = [Float](unsafeUninitializedCapacity: n) { buffer, count in
-            initializer(buffer)
-            count = n
-        }
-        self.init(shape: shape, data: data)
+        self.init(shape: shape, data: AlignedFloats(unsafeUninitializedCount: shape.reduce(1, *), initializingWith: initializer))
     }
 }
 

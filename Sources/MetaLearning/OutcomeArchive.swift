@@ -110,8 +110,8 @@ extension TaskOutcome {
         guard let active = Int(try text("pruned.activeWeights")) else { throw fail("malformed 'pruned.activeWeights'") }
         self.init(
             state: state,
-            log: AdaptationLog(losses: try tensor("log.losses").data, accuracies: try tensor("log.accuracies").data,
-                               temperatures: try tensor("log.temperatures").data),
+            log: AdaptationLog(losses: Array(try tensor("log.losses").data), accuracies: Array(try tensor("log.accuracies").data),
+                               temperatures: Array(try tensor("log.temperatures").data)),
             queryLoss: query.data[0], queryAccuracy: query.data[1],
             queryWeightGradients: gradients.contains("weights")
                 ? try list("query.weightGradients", like: start.model.weights.tensors) : nil,

@@ -149,8 +149,8 @@ public struct BatchNorm2D: Sendable {
     public func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
         let g = gamma.map { ctx[$0] }, b = beta.map { ctx[$0] }
         guard ctx.training else {
-            return x.batchNorm(mean: ctx.buffers.tensors[runningMean.index].data,
-                               variance: ctx.buffers.tensors[runningVariance.index].data,
+            return x.batchNorm(mean: Array(ctx.buffers.tensors[runningMean.index].data),
+                               variance: Array(ctx.buffers.tensors[runningVariance.index].data),
                                gamma: g, beta: b, epsilon: epsilon)
         }
         let (y, stats) = x.batchNorm(gamma: g, beta: b, epsilon: epsilon)

@@ -102,7 +102,7 @@ struct PruningTests {
         let allInputs = net.plan(architecture: arch,
                                  settings: ArchitectureSettings(temperature: 0.01, operationThreshold: 0.01, inputThreshold: -1))
         for kind in CellKind.allCases {
-            let alpha = arch[net.layout.alpha[kind.rawValue]].data
+            let alpha = Array(arch[net.layout.alpha[kind.rawValue]].data)
             for e in 0..<config.edgesPerCell {
                 #expect(allInputs.activeOps[kind.rawValue][e] == [argmax(alpha[(e * k)..<((e + 1) * k)])], "\(kind) edge \(e)")
             }
@@ -112,9 +112,9 @@ struct PruningTests {
         let settings = ArchitectureSettings(temperature: 0.01, operationThreshold: 0.01, inputThreshold: 0.01)
         let plan = net.plan(architecture: arch, settings: settings)
         for kind in CellKind.allCases {
-            let alpha = arch[net.layout.alpha[kind.rawValue]].data
+            let alpha = Array(arch[net.layout.alpha[kind.rawValue]].data)
             for node in 0..<config.nodes {
-                let beta = arch[net.layout.beta[kind.rawValue][node]].data
+                let beta = Array(arch[net.layout.beta[kind.rawValue][node]].data)
                 let best = argmax(beta[...])
                 #expect(plan.activeCandidates[kind.rawValue][node] == [best])
                 let inputs = config.inputCandidates(node: node)[best]

@@ -23,8 +23,8 @@ extension Variable {
         let c = checkedChannels("batchNorm", gamma: gamma, beta: beta)
         let threads = tape.threads
         let x = value
-        let g = gamma?.value.data
-        let (y, mean, variance, invstd) = NormKernels.normalize(x, gamma: g, beta: beta?.value.data, epsilon: epsilon,
+        let g = gamma.map { Array($0.value.data) }
+        let (y, mean, variance, invstd) = NormKernels.normalize(x, gamma: g, beta: beta.map { Array($0.value.data) }, epsilon: epsilon,
                                                                 threads: threads)
         let inputs = [self] + [gamma, beta].compactMap { $0 }
         let (xid, gid, bid) = (id, gamma?.id, beta?.id)
