@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The elements of a ``Tensor``: contiguous `Float`s whose first element starts a 64-byte cache
 /// line, with the value semantics of an array (copies share storage until one is written).
 ///
@@ -14,16 +18,24 @@ public struct AlignedFloats: RandomAccessCollection, MutableCollection, Sendable
     final class Storage: @unchecked Sendable {
         let base: UnsafeMutablePointer<Float>
         let count: Int
+        /// What `malloc` returned: a line more than needed, so that `base` can start a line.
+        /// (`posix_memalign` would do it too, but its split-off remainders fragment the heap:
+        /// a training step's peak memory grew by a quarter.)
+        private let block: UnsafeMutableRawPointer
 
         /// Uninitialised storage for `count` elements (`Float` needs no initialisation).
         init(count: Int) {
             self.count = count
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<Float>.stride,
-                                                       alignment: AlignedFloats.alignment)
-            base = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
+            let line = AlignedFloats.alignment
+            guard let block = malloc(Swift.max(count, 1) * MemoryLayout<Float>.stride + line) else {
+                fatalError("AlignedFloats: out of memory for \(count) elements")
+            }
+            self.block = block
+            let start = (Int(bitPattern: block) + line - 1) & ~(line - 1)
+            base = UnsafeMutableRawPointer(bitPattern: start)!.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
         }
 
-        deinit { UnsafeMutableRawPointer(base).deallocate() }
+        deinit { free(block) }
     }
 
     private var storage: Storage
