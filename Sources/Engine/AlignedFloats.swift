@@ -104,7 +104,7 @@ public struct AlignedFloats: RandomAccessCollection, MutableCollection, Sendable
     }
 
     public func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R? {
-        try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: storage.base, count: storage.count)) }
+        try withUnsafeBufferPointer(body)
     }
 
     @inline(__always)
@@ -142,16 +142,17 @@ extension AlignedFloats: CustomStringConvertible {
     public var description: String { Array(self).description }
 }
 
-extension UnsafeMutablePointer where Pointee == Float {
-    /// Uninitialised scratch for `count` floats starting on a 64-byte cache line, like the
-    /// elements of ``AlignedFloats``; free it with `deallocate()`.
-    static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<Float>.stride,
-                                         alignment: AlignedFloats.alignment)
-            .bindMemory(to: Float.self, capacity: Swift.max(count, 1))
-    }
+/// Runs `body` with uninitialised scratch for `count` floats that starts on a 64-byte cache
+/// line (storage of the same kind as ``AlignedFloats``), freed when `body` returns.
+@inline(__always)
+func withAlignedScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+    let storage = AlignedFloats.Storage(count: count)
+    return withExtendedLifetime(storage) { body(storage.base) }
 }
 
-/// `count` rounded up to whole 64-byte lines of floats, so that what follows it in one scratch
+/// `count` floats rounded up to whole cache lines, so that what follows them in one scratch
 /// buffer starts on a line too.
-@inline(__always) func roundedToLine(_ count: Int) -> Int { (count + 15) & ~15 }
+@inline(__always) func roundedToLine(_ count: Int) -> Int {
+    let perLine = AlignedFloats.alignment / MemoryLayout<Float>.stride
+    return (count + perLine - 1) / perLine * perLine
+}

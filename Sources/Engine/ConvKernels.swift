@@ -8,11 +8,6 @@ public enum ConvKernels {
 
     // MARK: Unfold / fold
 
-    /// A buffer whose contents are about to be overwritten in full (unfolded patches).
-    @inline(__always) static func scratch(_ count: Int) -> AlignedFloats {
-        AlignedFloats(unsafeUninitializedCount: count) { _ in }
-    }
-
     /// Whether unfolded rows are whole shifted planes: stride 1 and an output as wide as the
     /// input, so output index `ho * W + wo` reads input index `ho * W + wo + offset` for every
     /// in-bounds tap (the 1x5, 5x1 and "same" 3x3 convolutions of the search space).
@@ -189,11 +184,10 @@ public enum ConvKernels {
                 parallelFor(g.batch, threads: threads) { n in
                     let xn = xb.baseAddress! + n * g.inChannels * g.height * g.width
                     let on = op.value + n * g.outChannels * planeOut
-                    var col = scratch(g.isPointwise ? 0 : K * planeOut)
-                    col.withUnsafeMutableBufferPointer { cb in
+                    withAlignedScratch(g.isPointwise ? 0 : K * planeOut) { col in
                         for grp in 0..<g.groups {
                             sgemm(m: Mg, n: planeOut, k: K, a: wb.baseAddress! + grp * Mg * K, lda: K,
-                                  b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut,
+                                  b: unfolded(xn, g, group: grp, into: col), ldb: planeOut,
                                   beta: accumulating ? 1 : 0, c: on + grp * Mg * planeOut, ldc: planeOut)
                         }
                     }
@@ -257,8 +251,7 @@ public enum ConvKernels {
                 parallelFor(g.batch, threads: threads) { n in
                     let dyn = db.baseAddress! + n * g.outChannels * planeOut
                     let dxn = xp.value + n * g.inChannels * planeIn
-                    var col = scratch(g.isPointwise ? 0 : K * planeOut)
-                    col.withUnsafeMutableBufferPointer { cb in
+                    withAlignedScratch(g.isPointwise ? 0 : K * planeOut) { col in
                         for grp in 0..<g.groups {
                             let a = wb.baseAddress! + grp * Mg * K
                             let bp = dyn + grp * Mg * planeOut
@@ -267,8 +260,8 @@ public enum ConvKernels {
                                       beta: accumulating ? 1 : 0, c: dxn + grp * g.groupInChannels * planeIn, ldc: planeOut)
                             } else {
                                 sgemm(transA: true, m: K, n: planeOut, k: Mg, a: a, lda: K, b: bp, ldb: planeOut,
-                                      beta: 0, c: cb.baseAddress!, ldc: planeOut)
-                                col2im(cb.baseAddress!, g, channelOffset: grp * g.groupInChannels, dxn)
+                                      beta: 0, c: col, ldc: planeOut)
+                                col2im(col, g, channelOffset: grp * g.groupInChannels, dxn)
                             }
                         }
                     }
@@ -286,14 +279,13 @@ public enum ConvKernels {
         let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
                 chunkedSum(batch: g.batch, length: g.outChannels * K, threads: threads) { images, acc in
-                    var col = scratch(g.isPointwise ? 0 : K * planeOut)
-                    col.withUnsafeMutableBufferPointer { cb in
+                    withAlignedScratch(g.isPointwise ? 0 : K * planeOut) { col in
                         for n in images {
                             let xn = xb.baseAddress! + n * g.inChannels * planeIn
                             let dyn = db.baseAddress! + n * g.outChannels * planeOut
                             for grp in 0..<g.groups {
                                 sgemm(transB: true, m: Mg, n: K, k: planeOut, a: dyn + grp * Mg * planeOut,
-                                      lda: planeOut, b: unfolded(xn, g, group: grp, into: cb.baseAddress), ldb: planeOut,
+                                      lda: planeOut, b: unfolded(xn, g, group: grp, into: col), ldb: planeOut,
                                       beta: 1, c: acc + grp * Mg * K, ldc: K)
                             }
                         }
@@ -467,12 +459,12 @@ public enum ConvKernels {
         /// Scratch for one plane: a padded plane, then a wide grid with `margin` zeros on both
         /// sides. Returns pointers to the padded plane and to the wide grid's first element.
         func withScratch<R>(_ body: (_ padded: UnsafeMutablePointer<Float>, _ wide: UnsafeMutablePointer<Float>) -> R) -> R {
-            let buffer = UnsafeMutablePointer<Float>.allocateAligned(paddedCount + wideCount + 2 * margin)
-            defer { buffer.deallocate() }
-            let wide = buffer + paddedCount + margin
-            (wide - margin).update(repeating: 0, count: margin)
-            (wide + wideCount).update(repeating: 0, count: margin)
-            return body(buffer, wide)
+            withAlignedScratch(paddedCount + wideCount + 2 * margin) { buffer in
+                let wide = buffer + paddedCount + margin
+                (wide - margin).update(repeating: 0, count: margin)
+                (wide + wideCount).update(repeating: 0, count: margin)
+                return body(buffer, wide)
+            }
         }
 
         /// ``gather(_:weights:into:)`` written straight into the rows of an unpadded plane, or
@@ -553,9 +545,9 @@ public enum ConvKernels {
         }
 
         func withBackwardScratch<R>(_ body: (BackwardScratch) -> R) -> R {
-            let input = UnsafeMutablePointer<Float>.allocateAligned(paddedCount)
-            defer { input.deallocate() }
-            return withScratch { padded, wide in body(BackwardScratch(padded: padded, wide: wide, input: input)) }
+            withAlignedScratch(paddedCount) { input in
+                withScratch { padded, wide in body(BackwardScratch(padded: padded, wide: wide, input: input)) }
+            }
         }
 
         /// The backward pass of one plane whose input, read only for the filter gradient, was

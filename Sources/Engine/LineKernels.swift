@@ -143,10 +143,9 @@ struct LineKernel {
                 parallelFor(g.batch, threads: threads) { n in
                     let on = op.value + n * O * planeOut
                     if !coversAll && !accumulating { Vector.fill(on, 0, O * planeOut) }
-                    var copy = ConvKernels.scratch(copyCount)
-                    copy.withUnsafeMutableBufferPointer { cb in
+                    withAlignedScratch(copyCount) { copy in
                         var first = !accumulating
-                        forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
+                        forEachTap(xb.baseAddress! + n * I * planeIn, copy: copy) { t, b, ldb, start, count in
                             sgemm(m: O, n: count, k: I, a: fb.baseAddress! + t * O * I, lda: I, b: b, ldb: ldb,
                                   beta: first && coversAll ? 0 : 1, c: on + start, ldc: planeOut)
                             first = false
@@ -167,11 +166,10 @@ struct LineKernel {
         let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
                 ConvKernels.chunkedSum(batch: g.batch, length: k * O * I, threads: threads) { images, acc in
-                    var copy = ConvKernels.scratch(copyCount)
-                    copy.withUnsafeMutableBufferPointer { cb in
+                    withAlignedScratch(copyCount) { copy in
                         for n in images {
                             let dyn = db.baseAddress! + n * O * planeOut
-                            forEachTap(xb.baseAddress! + n * I * planeIn, copy: cb.baseAddress) { t, b, ldb, start, count in
+                            forEachTap(xb.baseAddress! + n * I * planeIn, copy: copy) { t, b, ldb, start, count in
                                 sgemm(transB: true, m: O, n: I, k: count, a: dyn + start, lda: planeOut, b: b, ldb: ldb,
                                       beta: 1, c: acc + t * O * I, ldc: I)
                             }

@@ -69,20 +69,20 @@ enum PoolKernels {
                 plan.offsets.withUnsafeBufferPointer { offsets in
                     let xq = UncheckedBox(dx)
                     parallelFor(g.batch, threads: threads) { n in
-                        let padded = UnsafeMutablePointer<Float>.allocateAligned(plan.paddedCount)
-                        defer { padded.deallocate() }
-                        for c in 0..<g.inChannels {
-                            let p = n * g.inChannels + c
-                            padded.update(repeating: 0, count: plan.paddedCount)
-                            let d = db.baseAddress! + p * Ho * Wo, t = tb.baseAddress! + p * Ho * Wo
-                            for ho in 0..<Ho {
-                                let row = ho * g.strideH * plan.wp
-                                for wo in 0..<Wo {
-                                    let k = ho * Wo + wo
-                                    padded[row + wo * g.strideW + offsets[Int(t[k])]] += d[k]
+                        withAlignedScratch(plan.paddedCount) { padded in
+                            for c in 0..<g.inChannels {
+                                let p = n * g.inChannels + c
+                                padded.update(repeating: 0, count: plan.paddedCount)
+                                let d = db.baseAddress! + p * Ho * Wo, t = tb.baseAddress! + p * Ho * Wo
+                                for ho in 0..<Ho {
+                                    let row = ho * g.strideH * plan.wp
+                                    for wo in 0..<Wo {
+                                        let k = ho * Wo + wo
+                                        padded[row + wo * g.strideW + offsets[Int(t[k])]] += d[k]
+                                    }
                                 }
+                                plan.unpad(padded, into: xq.value + p * H * W, accumulating: accumulating)
                             }
-                            plan.unpad(padded, into: xq.value + p * H * W, accumulating: accumulating)
                         }
                     }
                 }

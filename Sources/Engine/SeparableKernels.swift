@@ -20,17 +20,17 @@ extension ConvKernels {
                         plan.offsets.withUnsafeBufferPointer { offs in
                             let op = UncheckedBox(ob.baseAddress!)
                             parallelFor(gd.batch, threads: threads) { n in
-                                let u = Ptr.allocateAligned(C * plane)
-                                defer { u.deallocate() }
-                                plan.withScratch { padded, wide in
-                                    for c in 0..<C {
-                                        plan.filter(xb.baseAddress! + (n * C + c) * planeIn, weights: db.baseAddress! + c * taps,
-                                                    offsets: offs.baseAddress!, bias: 0, padded: padded, wide: wide,
-                                                    into: u + c * plane)
+                                withAlignedScratch(C * plane) { u in
+                                    plan.withScratch { padded, wide in
+                                        for c in 0..<C {
+                                            plan.filter(xb.baseAddress! + (n * C + c) * planeIn, weights: db.baseAddress! + c * taps,
+                                                        offsets: offs.baseAddress!, bias: 0, padded: padded, wide: wide,
+                                                        into: u + c * plane)
+                                        }
                                     }
+                                    sgemm(m: O, n: plane, k: C, a: pb.baseAddress!, lda: C, b: u, ldb: plane, beta: 0,
+                                          c: op.value + n * O * plane, ldc: plane)
                                 }
-                                sgemm(m: O, n: plane, k: C, a: pb.baseAddress!, lda: C, b: u, ldb: plane, beta: 0,
-                                      c: op.value + n * O * plane, ldc: plane)
                             }
                         }
                     }
@@ -75,36 +75,36 @@ extension ConvKernels {
                     // One image's input planes as the plan reads them (padded copies unless the
                     // register-row kernels read them in place), depthwise result and its gradient.
                     let copies = x == nil ? 0 : roundedToLine(C * plan.paddedCount)
-                    let xp = Ptr.allocateAligned(copies + 2 * C * plane)
-                    defer { xp.deallocate() }
-                    let u = xp + copies, du = u + C * plane
-                    var inputs: [UnsafePointer<Float>] = []
-                    inputs.reserveCapacity(C)
-                    plan.withBackwardScratch { scratch in
-                        for n in chunks[ci] {
-                            let dyn = gb.baseAddress! + n * O * plane
-                            inputs.removeAll(keepingCapacity: true)
-                            if x != nil {
-                                let xn = xb.baseAddress! + n * C * planeIn
-                                for c in 0..<C { inputs.append(plan.prepared(xn + c * planeIn, in: xp + c * plan.paddedCount)) }
-                            }
-                            if let acc = pq.value {
-                                for c in 0..<C {
-                                    plan.filter(prepared: inputs[c], weights: db.baseAddress! + c * taps,
-                                                offsets: offs.baseAddress!, bias: 0, wide: scratch.wide, into: u + c * plane)
+                    withAlignedScratch(copies + 2 * C * plane) { xp in
+                        let u = xp + copies, du = u + C * plane
+                        var inputs: [UnsafePointer<Float>] = []
+                        inputs.reserveCapacity(C)
+                        plan.withBackwardScratch { scratch in
+                            for n in chunks[ci] {
+                                let dyn = gb.baseAddress! + n * O * plane
+                                inputs.removeAll(keepingCapacity: true)
+                                if x != nil {
+                                    let xn = xb.baseAddress! + n * C * planeIn
+                                    for c in 0..<C { inputs.append(plan.prepared(xn + c * planeIn, in: xp + c * plan.paddedCount)) }
                                 }
-                                sgemm(transB: true, m: O, n: C, k: plane, a: dyn, lda: plane, b: u, ldb: plane, beta: 1,
-                                      c: acc + ci * O * C, ldc: C)
-                            }
-                            guard needDepthwiseGradient else { continue }
-                            sgemm(transA: true, m: C, n: plane, k: O, a: pb.baseAddress!, lda: C, b: dyn, ldb: plane,
-                                  beta: 0, c: du, ldc: plane)
-                            for c in 0..<C {
-                                plan.backward(dy: du + c * plane, preparedInput: dq.value == nil ? nil : inputs[c],
-                                              weights: dxq.value == nil ? nil : db.baseAddress! + c * taps,
-                                              offsets: offs.baseAddress!, scratch: scratch,
-                                              dx: dxq.value.map { $0 + (n * C + c) * planeIn },
-                                              accumulatingDX: accumulatingDX, filterGradient: dq.value.map { $0 + (ci * C + c) * taps })
+                                if let acc = pq.value {
+                                    for c in 0..<C {
+                                        plan.filter(prepared: inputs[c], weights: db.baseAddress! + c * taps,
+                                                    offsets: offs.baseAddress!, bias: 0, wide: scratch.wide, into: u + c * plane)
+                                    }
+                                    sgemm(transB: true, m: O, n: C, k: plane, a: dyn, lda: plane, b: u, ldb: plane, beta: 1,
+                                          c: acc + ci * O * C, ldc: C)
+                                }
+                                guard needDepthwiseGradient else { continue }
+                                sgemm(transA: true, m: C, n: plane, k: O, a: pb.baseAddress!, lda: C, b: dyn, ldb: plane,
+                                      beta: 0, c: du, ldc: plane)
+                                for c in 0..<C {
+                                    plan.backward(dy: du + c * plane, preparedInput: dq.value == nil ? nil : inputs[c],
+                                                  weights: dxq.value == nil ? nil : db.baseAddress! + c * taps,
+                                                  offsets: offs.baseAddress!, scratch: scratch,
+                                                  dx: dxq.value.map { $0 + (n * C + c) * planeIn },
+                                                  accumulatingDX: accumulatingDX, filterGradient: dq.value.map { $0 + (ci * C + c) * taps })
+                                }
                             }
                         }
                     }
