@@ -9,6 +9,9 @@
 /// input. A row tap reads the flat plane shifted by the tap's offset; the positions where that
 /// shift wraps into the neighbouring row must read zero, so row taps read one copy of the
 /// image whose planes carry zero margins and whose wrapped columns are zeroed tap by tap.
+///
+/// Five-tap filters with padding 2 (the search space's 1x5 and 5x1) take the Winograd form of
+/// ``WinogradLine`` instead, where the processor runs it, for all three products.
 struct LineKernel {
     typealias Ptr = UnsafeMutablePointer<Float>
     typealias CPtr = UnsafePointer<Float>
@@ -29,6 +32,8 @@ struct LineKernel {
     let order: [Int]
     /// Whether the first tap visited covers every output position.
     let firstTapCoversAll: Bool
+    /// The Winograd form of the forward pass, where it applies (5-tap filters, padding 2).
+    let winograd: WinogradLine?
 
     init?(_ g: ConvGeometry) {
         guard g.groups == 1, g.strideH == 1, g.strideW == 1, g.outWidth == g.width else { return nil }
@@ -44,6 +49,7 @@ struct LineKernel {
             return nil
         }
         self.g = g
+        winograd = WinogradLine(g, isRow: isRow)
         let offsets = offsets
         if isRow {
             // Whole cache lines, so that the centre tap reads each plane from a line's start.
@@ -134,6 +140,10 @@ struct LineKernel {
     /// The convolution written to `out` (`[batch, outChannels, outHeight, outWidth]`), or
     /// added to what it holds when `accumulating` (every tap's product then adds).
     func forward(x: Tensor, weight: Tensor, bias: Tensor?, into out: Ptr, accumulating: Bool, threads: KernelThreads) {
+        if let winograd {
+            winograd.forward(x: x, weight: weight, bias: bias, into: out, accumulating: accumulating, threads: threads)
+            return
+        }
         let (O, I) = (g.outChannels, g.inChannels)
         let (planeIn, planeOut, copyCount, coversAll) = (planeIn, planeOut, copyCount, firstTapCoversAll)
         let filters = tapMatrices(weight)
@@ -161,6 +171,7 @@ struct LineKernel {
 
     /// The filter gradient, summed over the batch in a fixed chunk order.
     func backwardWeight(dy: Tensor, x: Tensor, threads: KernelThreads) -> Tensor {
+        if let winograd { return winograd.backwardWeight(dy: dy, x: x, threads: threads) }
         let (O, I, k) = (g.outChannels, g.inChannels, taps)
         let (planeIn, planeOut, copyCount) = (planeIn, planeOut, copyCount)
         let sum = dy.data.withUnsafeBufferPointer { db in

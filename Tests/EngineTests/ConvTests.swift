@@ -283,6 +283,96 @@ struct ConvTests {
         expectClose(y.value, Self.direct(x, w, padding: padding, dilation: dilation), tolerance: 1e-4)
     }
 
+    /// (input, weight, padding): 5-tap filters over 8 or more channels, which run as Winograd
+    /// F(4, 5) where the processor has AVX-512: columns of 28, 14, 9 and 7 rows (tiles padded
+    /// past the last row), rows of 28, 12 and 4 columns, batches of several product groups and
+    /// a last group of fewer images.
+    @Test("5-tap filters by Winograd's transforms equal a direct convolution, and so do their input gradients",
+          arguments: [([5, 8, 28, 28], [8, 8, 5, 1], (2, 0)), ([5, 8, 28, 28], [9, 8, 1, 5], (0, 2)),
+                      ([3, 12, 14, 14], [8, 12, 5, 1], (2, 0)), ([2, 8, 9, 5], [8, 8, 5, 1], (2, 0)),
+                      ([20, 8, 7, 7], [10, 8, 5, 1], (2, 0)), ([2, 8, 3, 12], [8, 8, 1, 5], (0, 2)),
+                      ([3, 10, 6, 4], [8, 10, 1, 5], (0, 2))])
+    func winogradLineFilters(_ input: [Int], _ weight: [Int], _ padding: (Int, Int)) {
+        let g = ConvGeometry(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
+                             outChannels: weight[0], kernelH: weight[2], kernelW: weight[3], strideH: 1, strideW: 1,
+                             padH: padding.0, padW: padding.1, dilationH: 1, dilationW: 1, groups: 1)
+        let line = LineKernel(g)
+        #expect(line != nil)
+        #expect((line?.winograd != nil) == WinogradLine.enabled, "the Winograd form applies wherever AVX-512 runs")
+        var rng = SeededGenerator(seed: 23)
+        let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
+        let b = Tensor.randomNormal(shape: [weight[0]], using: &rng)
+        let tape = Tape()
+        let (xv, wv) = (tape.parameter(x), tape.parameter(w))
+        let y = xv.conv2d(wv, bias: tape.constant(b), padding: padding)
+        var expected = Self.direct(x, w, padding: padding, dilation: (1, 1))
+        for i in expected.data.indices { expected.data[i] += b.data[(i / (input[2] * input[3])) % weight[0]] }
+        expectClose(y.value, expected, tolerance: 1e-4)
+        // The input gradient of a sum weighted by r is the transposed convolution of r.
+        let r = Tensor.randomNormal(shape: y.shape, using: &rng)
+        let grads = tape.gradients(of: (y * tape.constant(r)).sum())
+        let (dx, dw) = (grads[xv], grads[wv])
+        let flipped = Tensor(uninitializedShape: [weight[1], weight[0], weight[2], weight[3]]) { f in
+            for o in 0..<weight[0] { for i in 0..<weight[1] { for k in 0..<5 {
+                f[(i * weight[0] + o) * 5 + 4 - k] = w.data[(o * weight[1] + i) * 5 + k]
+            } } }
+        }
+        expectClose(dx, Self.direct(r, flipped, padding: padding, dilation: (1, 1)), tolerance: 1e-4)
+        // The filter gradient: dw[o][i][tap] = sum over images and positions of r[o] * x[i] read through the tap.
+        let (N, I, H, W, O) = (input[0], input[1], input[2], input[3], weight[0])
+        var expectedDW = Tensor(shape: weight)
+        for o in 0..<O { for i in 0..<I { for k in 0..<5 {
+            var s: Float = 0
+            for n in 0..<N { for h in 0..<H { for v in 0..<W {
+                let (a, c) = weight[2] == 5 ? (h + k - 2, v) : (h, v + k - 2)
+                if a >= 0 && a < H && c >= 0 && c < W { s += r.data[((n * O + o) * H + h) * W + v] * x.data[((n * I + i) * H + a) * W + c] }
+            } } }
+            expectedDW.data[(o * I + i) * 5 + k] = s
+        } } }
+        expectClose(dw, expectedDW, tolerance: 2e-4 * Float(N * H * W).squareRoot())
+    }
+
+    @Test("The Winograd transforms are the Toom-Cook construction at 0, +-1, +-2, +-1/2 and infinity")
+    func winogradMatrices() {
+        // Vandermonde rows at the points; infinity picks the leading coefficient.
+        let points: [Double?] = [0, 1, -1, 2, -2, 0.5, -0.5, nil]
+        func row(_ p: Double?, _ length: Int) -> [Double] {
+            guard let p else { return (0..<length).map { $0 == length - 1 ? 1 : 0 } }
+            return (0..<length).map { j in (0..<j).reduce(1.0) { v, _ in v * p } }
+        }
+        // B^T = V^-T by Gauss-Jordan elimination of [V | I].
+        var m = points.enumerated().map { i, p in row(p, 8) + (0..<8).map { $0 == i ? 1.0 : 0.0 } }
+        for c in 0..<8 {
+            let pivot = (c..<8).max { abs(m[$0][c]) < abs(m[$1][c]) }!
+            m.swapAt(c, pivot)
+            m[c] = m[c].map { $0 / m[c][c] }
+            for r in 0..<8 where r != c { m[r] = zip(m[r], m[c]).map { $0 - m[r][c] * $1 } }
+        }
+        let bt = (0..<8).flatMap { j in (0..<8).map { k in Float(m[k][8 + j]) } }
+        let g = points.flatMap { row($0, 5).map(Float.init) }
+        let at = (0..<4).flatMap { s in points.map { Float(row($0, 4)[s]) } }
+        let matrices = WinogradMatrices.shared
+        #expect(zip(matrices.input, bt).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
+        #expect(matrices.filter == g)
+        #expect(matrices.output == at)
+    }
+
+    /// Added into an output that holds values already, the Winograd form adds its result.
+    @Test("The Winograd form adds into what the output holds when accumulating")
+    func winogradAccumulates() {
+        let g = ConvGeometry(batch: 3, inChannels: 8, height: 10, width: 8, outChannels: 8, kernelH: 1, kernelW: 5,
+                             strideH: 1, strideW: 1, padH: 0, padW: 2, dilationH: 1, dilationW: 1, groups: 1)
+        var rng = SeededGenerator(seed: 24)
+        let x = Tensor.randomNormal(shape: [3, 8, 10, 8], using: &rng), w = Tensor.randomNormal(shape: [8, 8, 1, 5], using: &rng)
+        let start = Tensor.randomNormal(shape: [3, 8, 10, 8], using: &rng)
+        var out = start
+        out.data.withUnsafeMutableBufferPointer { ConvKernels.forward(x: x, weight: w, bias: nil, g, into: $0.baseAddress!,
+                                                                      accumulating: true, threads: 2) }
+        var expected = Self.direct(x, w, padding: (0, 2), dilation: (1, 1))
+        for i in expected.data.indices { expected.data[i] += start.data[i] }
+        expectClose(out, expected, tolerance: 1e-4)
+    }
+
     /// (input, weight, stride, padding): rows of 8 to 10 outputs, even and odd input widths, taps
     /// that start before the row and end after it.
     @Test("Stride-2 filters on rows of eight or more outputs equal a direct convolution",

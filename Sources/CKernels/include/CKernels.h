@@ -30,4 +30,40 @@ void mn_depthwise3x3_filter_gradient(const float *x, const float *dy, int height
 /// window's maximum and `arg` the first tap (row-major, 0-8) that attains it.
 void mn_maxpool3x3_forward(const float *x, int height, int width, int stride, float *best, unsigned char *arg);
 
+/// Winograd F(4, 5) transforms for 5-tap line convolutions (stride 1, padding 2, dilation 1):
+/// four outputs of a tile come from eight transformed inputs, so the filters' matrix products
+/// do 8 / 4 multiplications per output instead of 5.
+///
+/// A column filter (5 x 1) tiles each plane's columns in runs of four rows (the last run is
+/// padded with zeros); tile `t` of a `height x width` plane is `width` matrix columns, at
+/// `t * width`. A row filter (1 x 5) needs `width % 4 == 0`: the tiles are the plane's runs of four
+/// columns in row-major order, tile `f` is matrix column `f`.
+///
+/// The input transforms write component `j` of channel `c` at
+/// `u + j * component_stride + c * channel_stride`; the output transforms read the products
+/// from the same layout and write (or, with `accumulate`, add to) whole planes of `y`.
+///
+/// The transforms are those of the Toom-Cook construction at the points 0, 1, -1, 2, -2, 1/2,
+/// -1/2 and infinity: `mn_winograd5_matrices` copies out the 8 x 8 input transform `B^T`, the
+/// 8 x 5 filter transform `G` and the 4 x 8 output transform `A^T` (row-major), and the
+/// convolution is `A^T [(G g) * (B^T d)]` for a tile `d` of eight inputs and a filter `g`.
+void mn_winograd5_matrices(float *bt, float *g, float *at);
+void mn_winograd5_column_input(const float *x, int channels, int height, int width,
+                               float *u, long component_stride, long channel_stride);
+void mn_winograd5_column_output(const float *m, long component_stride, long channel_stride, int channels,
+                                int height, int width, float *y, int accumulate);
+void mn_winograd5_row_input(const float *x, int channels, int height, int width,
+                            float *u, long component_stride, long channel_stride);
+void mn_winograd5_row_output(const float *m, long component_stride, long channel_stride, int channels,
+                             int height, int width, float *y, int accumulate);
+
+/// The filter gradient's transform of an output gradient `dy` (`channels` planes): component `j`
+/// of a tile is `sum_s A^T[s][j] * dy[s]` over its four outputs, written in the input
+/// transforms' layout. The filter gradient is then `G^T` applied to the sums over tiles of the
+/// products of these components with the input's.
+void mn_winograd5_column_gradient(const float *dy, int channels, int height, int width, float *z,
+                                  long component_stride, long channel_stride);
+void mn_winograd5_row_gradient(const float *dy, int channels, int height, int width, float *z,
+                               long component_stride, long channel_stride);
+
 #endif

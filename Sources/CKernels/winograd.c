@@ -1,0 +1,263 @@
+#include "CKernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/// The F(4, 5) transforms at the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (see
+/// `mn_winograd5_matrices`). As constants, the fully unrolled transforms below skip their zeros.
+static const float BT[64] = {
+    1, 0, -21.f / 4, 0, 21.f / 4, 0, -1, 0,
+    0, -2.f / 9, -2.f / 9, 17.f / 18, 17.f / 18, -2.f / 9, -2.f / 9, 0,
+    0, 2.f / 9, -2.f / 9, -17.f / 18, 17.f / 18, 2.f / 9, -2.f / 9, 0,
+    0, 1.f / 180, 1.f / 360, -1.f / 36, -1.f / 72, 1.f / 45, 1.f / 90, 0,
+    0, -1.f / 180, 1.f / 360, 1.f / 36, -1.f / 72, -1.f / 45, 1.f / 90, 0,
+    0, 64.f / 45, 128.f / 45, -16.f / 9, -32.f / 9, 16.f / 45, 32.f / 45, 0,
+    0, -64.f / 45, 128.f / 45, 16.f / 9, -32.f / 9, -16.f / 45, 32.f / 45, 0,
+    0, -1, 0, 21.f / 4, 0, -21.f / 4, 0, 1,
+};
+static const float G[40] = {
+    1, 0, 0, 0, 0,
+    1, 1, 1, 1, 1,
+    1, -1, 1, -1, 1,
+    1, 2, 4, 8, 16,
+    1, -2, 4, -8, 16,
+    1, 0.5f, 0.25f, 0.125f, 0.0625f,
+    1, -0.5f, 0.25f, -0.125f, 0.0625f,
+    0, 0, 0, 0, 1,
+};
+static const float AT[32] = {
+    1, 1, 1, 1, 1, 1, 1, 0,
+    0, 1, -1, 2, -2, 0.5f, -0.5f, 0,
+    0, 1, 1, 4, 4, 0.25f, 0.25f, 0,
+    0, 1, -1, 8, -8, 0.125f, -0.125f, 1,
+};
+
+void mn_winograd5_matrices(float *bt, float *g, float *at) {
+    memcpy(bt, BT, sizeof BT);
+    memcpy(g, G, sizeof G);
+    memcpy(at, AT, sizeof AT);
+}
+
+/// Lanes `[0, count)` of a 16-lane mask (count clamped to 0 ... 16).
+static inline __mmask16 first_lanes(int count) {
+    if (count <= 0) return 0;
+    if (count >= 16) return (__mmask16)0xFFFF;
+    return (__mmask16)((1u << count) - 1);
+}
+
+/// `out[j] = sum_k BT[j][k] * d[k]` for the eight components.
+AVX512 static inline void transform8(const __m512 d[8], __m512 out[8]) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 8; j++) {
+        __m512 acc = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int k = 0; k < 8; k++) {
+            if (BT[j * 8 + k] != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(BT[j * 8 + k]), d[k], acc);
+        }
+        out[j] = acc;
+    }
+}
+
+/// `out[s] = sum_j AT[s][j] * m[j]` for the four outputs of a tile.
+AVX512 static inline void inverse4(const __m512 m[8], __m512 out[4]) {
+#pragma clang loop unroll(full)
+    for (int s = 0; s < 4; s++) {
+        __m512 acc = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int j = 0; j < 8; j++) {
+            if (AT[s * 8 + j] != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(AT[s * 8 + j]), m[j], acc);
+        }
+        out[s] = acc;
+    }
+}
+
+AVX512 static inline void put(float *y, __m512 v, __mmask16 m, int accumulate) {
+    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
+    _mm512_mask_storeu_ps(y, m, v);
+}
+
+AVX512 void mn_winograd5_column_input(const float *x, int channels, int height, int width,
+                                      float *u, long component_stride, long channel_stride) {
+    int tiles = (height + 3) / 4;
+    for (int c = 0; c < channels; c++) {
+        const float *plane = x + (long)c * height * width;
+        float *uc = u + (long)c * channel_stride;
+        for (int t = 0; t < tiles; t++) {
+            for (int w0 = 0; w0 < width; w0 += 16) {
+                __mmask16 m = first_lanes(width - w0);
+                __m512 d[8], v[8];
+                for (int k = 0; k < 8; k++) {
+                    int h = 4 * t + k - 2;
+                    d[k] = (h >= 0 && h < height) ? _mm512_maskz_loadu_ps(m, plane + (long)h * width + w0)
+                                                  : _mm512_setzero_ps();
+                }
+                transform8(d, v);
+                float *dst = uc + (long)t * width + w0;
+                for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(dst + j * component_stride, m, v[j]);
+            }
+        }
+    }
+}
+
+AVX512 void mn_winograd5_column_output(const float *mm, long component_stride, long channel_stride, int channels,
+                                       int height, int width, float *y, int accumulate) {
+    int tiles = (height + 3) / 4;
+    for (int c = 0; c < channels; c++) {
+        const float *mc = mm + (long)c * channel_stride;
+        float *plane = y + (long)c * height * width;
+        for (int t = 0; t < tiles; t++) {
+            for (int w0 = 0; w0 < width; w0 += 16) {
+                __mmask16 m = first_lanes(width - w0);
+                __m512 v[8], o[4];
+                const float *src = mc + (long)t * width + w0;
+                for (int j = 0; j < 8; j++) v[j] = _mm512_maskz_loadu_ps(m, src + j * component_stride);
+                inverse4(v, o);
+                for (int s = 0; s < 4 && 4 * t + s < height; s++) {
+                    put(plane + (long)(4 * t + s) * width + w0, o[s], m, accumulate);
+                }
+            }
+        }
+    }
+}
+
+AVX512 void mn_winograd5_row_input(const float *x, int channels, int height, int width,
+                                   float *u, long component_stride, long channel_stride) {
+    int per_row = width / 4, tiles = height * per_row;
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    // Per position of the first lane's tile in its row: the lanes whose tile starts a row (their
+    // two leftmost reads are padding) and those whose tile ends one (the two rightmost).
+    __mmask16 start_masks[8], end_masks[8];
+    for (int t0 = 0; t0 < per_row && t0 < 8; t0++) {
+        start_masks[t0] = end_masks[t0] = 0;
+        for (int l = 0; l < 16; l++) {
+            int t = (t0 + l) % per_row;
+            if (t == 0) start_masks[t0] |= (__mmask16)(1u << l);
+            if (t == per_row - 1) end_masks[t0] |= (__mmask16)(1u << l);
+        }
+    }
+    for (int c = 0; c < channels; c++) {
+        const float *plane = x + (long)c * height * width;
+        float *uc = u + (long)c * channel_stride;
+        for (int f0 = 0; f0 < tiles; f0 += 16) {
+            __mmask16 valid = first_lanes(tiles - f0);
+            __mmask16 starts = start_masks[f0 % per_row], ends = end_masks[f0 % per_row];
+            __m512i base = _mm512_slli_epi32(_mm512_add_epi32(_mm512_set1_epi32(f0), lane), 2);
+            __m512 d[8], v[8];
+            for (int k = 0; k < 8; k++) {
+                __mmask16 m = valid;
+                if (k < 2) m &= (__mmask16)~starts;
+                if (k >= 6) m &= (__mmask16)~ends;
+                __m512i index = _mm512_add_epi32(base, _mm512_set1_epi32(k - 2));
+                d[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, index, plane, 4);
+            }
+            transform8(d, v);
+            for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(uc + j * component_stride + f0, valid, v[j]);
+        }
+    }
+}
+
+AVX512 void mn_winograd5_row_output(const float *mm, long component_stride, long channel_stride, int channels,
+                                    int height, int width, float *y, int accumulate) {
+    int tiles = height * (width / 4);
+    // Output vector q of 16 tiles holds, at element e, output e % 4 of tile 4q + e / 4.
+    __m512i low[4], high[4];
+    __mmask16 upper = 0;
+    for (int e = 0; e < 16; e++) {
+        if (e % 4 >= 2) upper |= (__mmask16)(1u << e);
+    }
+    for (int q = 0; q < 4; q++) {
+        int lo[16], hi[16];
+        for (int e = 0; e < 16; e++) {
+            int tile = 4 * q + e / 4, s = e % 4;
+            lo[e] = s == 1 ? 16 + tile : tile;
+            hi[e] = s == 3 ? 16 + tile : tile;
+        }
+        low[q] = _mm512_loadu_si512(lo);
+        high[q] = _mm512_loadu_si512(hi);
+    }
+    for (int c = 0; c < channels; c++) {
+        const float *mc = mm + (long)c * channel_stride;
+        float *plane = y + (long)c * height * width;
+        for (int f0 = 0; f0 < tiles; f0 += 16) {
+            int count = tiles - f0 < 16 ? tiles - f0 : 16;
+            __mmask16 valid = first_lanes(count);
+            __m512 v[8], o[4];
+            for (int j = 0; j < 8; j++) v[j] = _mm512_maskz_loadu_ps(valid, mc + j * component_stride + f0);
+            inverse4(v, o);
+            for (int q = 0; q < 4 && 4 * q < count; q++) {
+                __m512 a = _mm512_permutex2var_ps(o[0], low[q], o[1]);
+                __m512 b = _mm512_permutex2var_ps(o[2], high[q], o[3]);
+                put(plane + 4L * (f0 + 4 * q), _mm512_mask_blend_ps(upper, a, b), first_lanes(4 * (count - 4 * q)),
+                    accumulate);
+            }
+        }
+    }
+}
+
+/// `out[j] = sum_s AT[s][j] * dy[s]`: the transposed output transform, for filter gradients.
+AVX512 static inline void gradient8(const __m512 dy[4], __m512 out[8]) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 8; j++) {
+        __m512 acc = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int s = 0; s < 4; s++) {
+            if (AT[s * 8 + j] != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(AT[s * 8 + j]), dy[s], acc);
+        }
+        out[j] = acc;
+    }
+}
+
+AVX512 void mn_winograd5_column_gradient(const float *dy, int channels, int height, int width, float *z,
+                                         long component_stride, long channel_stride) {
+    int tiles = (height + 3) / 4;
+    for (int c = 0; c < channels; c++) {
+        const float *plane = dy + (long)c * height * width;
+        float *zc = z + (long)c * channel_stride;
+        for (int t = 0; t < tiles; t++) {
+            for (int w0 = 0; w0 < width; w0 += 16) {
+                __mmask16 m = first_lanes(width - w0);
+                __m512 d[4], v[8];
+                for (int s = 0; s < 4; s++) {
+                    int h = 4 * t + s;
+                    d[s] = h < height ? _mm512_maskz_loadu_ps(m, plane + (long)h * width + w0) : _mm512_setzero_ps();
+                }
+                gradient8(d, v);
+                float *dst = zc + (long)t * width + w0;
+                for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(dst + j * component_stride, m, v[j]);
+            }
+        }
+    }
+}
+
+AVX512 void mn_winograd5_row_gradient(const float *dy, int channels, int height, int width, float *z,
+                                      long component_stride, long channel_stride) {
+    int tiles = height * (width / 4);
+    // Phase s of lane l is element 4l + s of the 64 floats of 16 tiles: lanes 0-7 come from the
+    // first two vectors, lanes 8-15 from the last two.
+    __m512i phase[4];
+    for (int s = 0; s < 4; s++) {
+        int idx[16];
+        for (int l = 0; l < 16; l++) idx[l] = 4 * (l % 8) + s;
+        phase[s] = _mm512_loadu_si512(idx);
+    }
+    for (int c = 0; c < channels; c++) {
+        const float *plane = dy + (long)c * height * width;
+        float *zc = z + (long)c * channel_stride;
+        for (int f0 = 0; f0 < tiles; f0 += 16) {
+            int count = tiles - f0 < 16 ? tiles - f0 : 16;
+            const float *src = plane + 4L * f0;
+            __m512 q[4], d[4], v[8];
+            for (int i = 0; i < 4; i++) q[i] = _mm512_maskz_loadu_ps(first_lanes(4 * count - 16 * i), src + 16 * i);
+            for (int s = 0; s < 4; s++) {
+                __m512 lo = _mm512_permutex2var_ps(q[0], phase[s], q[1]);
+                __m512 hi = _mm512_permutex2var_ps(q[2], phase[s], q[3]);
+                d[s] = _mm512_mask_blend_ps((__mmask16)0xFF00, lo, hi);
+            }
+            gradient8(d, v);
+            __mmask16 valid = first_lanes(count);
+            for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(zc + j * component_stride + f0, valid, v[j]);
+        }
+    }
+}

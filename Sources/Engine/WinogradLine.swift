@@ -1,0 +1,186 @@
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The 5-tap line convolutions (1x5 and 5x1 filters, stride 1, padding 2) by Winograd's minimal
+/// filtering F(4, 5): a tile of four outputs is computed from eight transformed inputs, so the
+/// matrix products do 8 multiplications per 4 outputs and input channel where direct taps do 20.
+///
+/// With `U_j = (B^T d)_j` the transformed input of a tile `d` (8 values), `V_j = (G g)_j` the
+/// transformed filter (5 taps) and `M_j = sum_in V_j * U_j` one matrix product per component `j`,
+/// the outputs are `A^T M`. The transforms come from the Toom-Cook construction at the points
+/// 0, 1, -1, 2, -2, 1/2, -1/2 and infinity: with `V` the 8 x 8 Vandermonde matrix at those points
+/// (infinity picks the leading coefficient), `B^T = V^-T`, and `G` and `A^T` are the Vandermonde
+/// matrices of 5 and 4 columns (the latter transposed); a test checks the kernels' constants
+/// against that construction.
+///
+/// The transforms run per image in AVX-512 kernels; the products of a fixed group of images run
+/// together, so their matrices are wide. Rounding differs from the direct taps by a few units in
+/// the last place of the inputs' scale; the grouping depends on the geometry alone, so results
+/// do not depend on the number of threads.
+struct WinogradLine {
+    let g: ConvGeometry
+    let isRow: Bool
+
+    /// Whether the transforms run on this processor (AVX-512 F) and are enabled. Setting
+    /// `METANAS_WINOGRAD=0` in the environment keeps the direct taps (to compare the two).
+    static let enabled: Bool = mn_depthwise_available() != 0 && getenv("METANAS_WINOGRAD").map { String(cString: $0) } != "0"
+
+    /// Matrix columns below which images are grouped into one product.
+    static let columnsPerGroup = 392
+
+    init?(_ g: ConvGeometry, isRow: Bool) {
+        guard Self.enabled, g.groups == 1, g.inChannels >= 8, g.outChannels >= 8 else { return nil }
+        if isRow {
+            guard g.kernelH == 1, g.kernelW == 5, g.padW == 2, g.dilationW == 1, g.width % 4 == 0, g.width <= 32
+            else { return nil }
+        } else {
+            guard g.kernelW == 1, g.kernelH == 5, g.padH == 2, g.dilationH == 1 else { return nil }
+        }
+        self.g = g
+        self.isRow = isRow
+    }
+
+    /// Matrix columns of one image: its tiles times (column filters) the plane's width.
+    var columnsPerImage: Int { isRow ? g.height * (g.width / 4) : (g.height + 3) / 4 * g.width }
+    /// Images whose products run together.
+    var imagesPerGroup: Int { max(1, min(g.batch, Self.columnsPerGroup / columnsPerImage)) }
+
+    /// The transformed filters: 8 matrices of `outChannels x inChannels`.
+    func transformedFilters(_ weight: Tensor) -> [Float] {
+        let (O, I) = (g.outChannels, g.inChannels)
+        let G = WinogradMatrices.shared.filter
+        return [Float](unsafeUninitializedCapacity: 8 * O * I) { v, count in
+            weight.data.withUnsafeBufferPointer { w in
+                for o in 0..<O {
+                    for i in 0..<I {
+                        let taps = w.baseAddress! + (o * I + i) * 5
+                        for j in 0..<8 {
+                            var s: Float = 0
+                            for k in 0..<5 { s += G[j * 5 + k] * taps[k] }
+                            v[(j * O + o) * I + i] = s
+                        }
+                    }
+                }
+            }
+            count = 8 * O * I
+        }
+    }
+
+    /// The convolution written to `out`, or added to what it holds when `accumulating`.
+    func forward(x: Tensor, weight: Tensor, bias: Tensor?, into out: UnsafeMutablePointer<Float>, accumulating: Bool,
+                 threads: KernelThreads) {
+        let (O, I, H, W, batch) = (g.outChannels, g.inChannels, g.height, g.width, g.batch)
+        let (perImage, perGroup, isRow) = (columnsPerImage, imagesPerGroup, isRow)
+        let groups = (batch + perGroup - 1) / perGroup
+        let filters = transformedFilters(weight)
+        let plane = H * W
+        x.data.withUnsafeBufferPointer { xb in
+            filters.withUnsafeBufferPointer { fb in
+                let op = UncheckedBox(out)
+                parallelFor(groups, threads: threads) { group in
+                    let images = (group * perGroup)..<min(batch, (group + 1) * perGroup)
+                    let columns = images.count * perImage
+                    let inputSize = roundedToLine(8 * I * columns)
+                    withAlignedScratch(inputSize + 8 * O * columns) { u in
+                        let m = u + inputSize
+                        for (k, n) in images.enumerated() {
+                            let (xn, un) = (xb.baseAddress! + n * I * plane, u + k * perImage)
+                            if isRow {
+                                mn_winograd5_row_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
+                            } else {
+                                mn_winograd5_column_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
+                            }
+                        }
+                        for j in 0..<8 {
+                            sgemm(m: O, n: columns, k: I, a: fb.baseAddress! + j * O * I, lda: I,
+                                  b: u + j * I * columns, ldb: columns, beta: 0, c: m + j * O * columns, ldc: columns)
+                        }
+                        for (k, n) in images.enumerated() {
+                            let (on, mn) = (op.value + n * O * plane, m + k * perImage)
+                            if isRow {
+                                mn_winograd5_row_output(mn, O * columns, columns, Int32(O), Int32(H), Int32(W), on,
+                                                        accumulating ? 1 : 0)
+                            } else {
+                                mn_winograd5_column_output(mn, O * columns, columns, Int32(O), Int32(H), Int32(W), on,
+                                                           accumulating ? 1 : 0)
+                            }
+                            if let bias {
+                                for c in 0..<O { Vector.affine(1, on + c * plane, bias.data[c], on + c * plane, plane) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The filter gradient, summed over the batch in a fixed chunk order: with `Z_j` the
+    /// output gradient's transform and `U_j` the input's, `dW = G^T P` for
+    /// `P_j = sum over tiles of Z_j U_j^T`.
+    func backwardWeight(dy: Tensor, x: Tensor, threads: KernelThreads) -> Tensor {
+        let (O, I, H, W) = (g.outChannels, g.inChannels, g.height, g.width)
+        let (perImage, perGroup, isRow) = (columnsPerImage, imagesPerGroup, isRow)
+        let plane = H * W
+        let sum = dy.data.withUnsafeBufferPointer { db in
+            x.data.withUnsafeBufferPointer { xb in
+                ConvKernels.chunkedSum(batch: g.batch, length: 8 * O * I, threads: threads) { images, acc in
+                    for first in stride(from: images.lowerBound, to: images.upperBound, by: perGroup) {
+                        let group = first..<min(images.upperBound, first + perGroup)
+                        let columns = group.count * perImage
+                        let inputSize = roundedToLine(8 * I * columns)
+                        withAlignedScratch(inputSize + 8 * O * columns) { u in
+                            let z = u + inputSize
+                            for (k, n) in group.enumerated() {
+                                let (xn, dyn) = (xb.baseAddress! + n * I * plane, db.baseAddress! + n * O * plane)
+                                let (un, zn) = (u + k * perImage, z + k * perImage)
+                                if isRow {
+                                    mn_winograd5_row_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
+                                    mn_winograd5_row_gradient(dyn, Int32(O), Int32(H), Int32(W), zn, O * columns, columns)
+                                } else {
+                                    mn_winograd5_column_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
+                                    mn_winograd5_column_gradient(dyn, Int32(O), Int32(H), Int32(W), zn, O * columns, columns)
+                                }
+                            }
+                            for j in 0..<8 {
+                                sgemm(transB: true, m: O, n: I, k: columns, a: z + j * O * columns, lda: columns,
+                                      b: u + j * I * columns, ldb: columns, beta: 1, c: acc + j * O * I, ldc: I)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let G = WinogradMatrices.shared.filter
+        return Tensor(uninitializedShape: [O, I, g.kernelH, g.kernelW]) { w in
+            for o in 0..<O {
+                for i in 0..<I {
+                    for k in 0..<5 {
+                        var s: Float = 0
+                        for j in 0..<8 { s += G[j * 5 + k] * sum[(j * O + o) * I + i] }
+                        w[(o * I + i) * 5 + k] = s
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The F(4, 5) transforms the kernels use (row-major, as `mn_winograd5_matrices` gives them).
+struct WinogradMatrices {
+    /// `B^T`, 8 x 8: transformed input `j` is `sum_k input[j * 8 + k] * d[k]`.
+    let input: [Float]
+    /// `G`, 8 x 5: transformed filter `j` is `sum_k filter[j * 5 + k] * g[k]`.
+    let filter: [Float]
+    /// `A^T`, 4 x 8: output `s` is `sum_j output[s * 8 + j] * m[j]`.
+    let output: [Float]
+
+    static let shared: WinogradMatrices = {
+        var (bt, g, at) = ([Float](repeating: 0, count: 64), [Float](repeating: 0, count: 40), [Float](repeating: 0, count: 32))
+        mn_winograd5_matrices(&bt, &g, &at)
+        return WinogradMatrices(input: bt, filter: g, output: at)
+    }()
+}
