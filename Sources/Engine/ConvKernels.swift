@@ -176,6 +176,10 @@ public enum ConvKernels {
             line.forward(x: x, weight: weight, bias: bias, into: out, accumulating: accumulating, threads: threads)
             return
         }
+        if let strided = StridedRowKernel(g) {
+            strided.forward(x: x, weight: weight, bias: bias, into: out, accumulating: accumulating, threads: threads)
+            return
+        }
         let planeOut = g.outHeight * g.outWidth
         let K = g.patchSize, Mg = g.groupOutChannels
         x.data.withUnsafeBufferPointer { xb in
@@ -236,6 +240,10 @@ public enum ConvKernels {
     /// input already has a gradient from another of its users.
     static func backwardData(dy: Tensor, weight: Tensor, _ g: ConvGeometry, into dx: Ptr, accumulating: Bool,
                              threads: KernelThreads) {
+        if let strided = StridedRowKernel(g) {
+            strided.backwardData(dy: dy, weight: weight, into: dx, accumulating: accumulating, threads: threads)
+            return
+        }
         if let (t, flipped) = transposedForward(g, weight: weight) {
             forward(x: dy, weight: flipped, bias: nil, t, into: dx, accumulating: accumulating, threads: threads)
             return
@@ -274,6 +282,7 @@ public enum ConvKernels {
     /// (depthwise convolutions use ``depthwiseBackward(dy:x:weight:_:threads:)``).
     static func backwardWeight(dy: Tensor, x: Tensor, _ g: ConvGeometry, threads: KernelThreads) -> Tensor {
         if let line = LineKernel(g) { return line.backwardWeight(dy: dy, x: x, threads: threads) }
+        if let strided = StridedRowKernel(g) { return strided.backwardWeight(dy: dy, x: x, threads: threads) }
         let planeOut = g.outHeight * g.outWidth, planeIn = g.height * g.width
         let K = g.patchSize, Mg = g.groupOutChannels
         let sum = dy.data.withUnsafeBufferPointer { db in

@@ -16,6 +16,7 @@ struct ConvAccumulationTests {
         Case(name: "1x5 (a row filter, transposed)", channels: 8, kernel: (1, 5), stride: 1, padding: (0, 2)),
         Case(name: "5x1 (a column filter, transposed)", channels: 8, kernel: (5, 1), stride: 1, padding: (2, 0)),
         Case(name: "3x3 stride 2 (patches added back)", channels: 8, kernel: (3, 3), stride: 2, padding: (1, 1)),
+        Case(name: "1x5 stride 2 (even and odd columns put back)", channels: 8, kernel: (1, 5), stride: 2, padding: (0, 2)),
         Case(name: "1x1 of 3 channels (a plain product)", channels: 3, kernel: (1, 1), stride: 1, padding: (0, 0)),
         Case(name: "3x3 same, 8 channels (transposed, unfolded)", channels: 8, kernel: (3, 3), stride: 1, padding: (1, 1)),
     ]

@@ -357,6 +357,41 @@ struct ConvTests {
         #expect(matrices.output == at)
     }
 
+    /// (input): reduction edges' 1x5 filters at stride 2, split into even and odd columns: even
+    /// and odd widths and heights, planes of 28, 14 and 7.
+    @Test("1x5 filters at stride 2 equal a direct convolution in value and both gradients",
+          arguments: [[2, 8, 28, 28], [3, 8, 14, 14], [2, 9, 7, 7], [2, 8, 6, 5], [1, 8, 5, 4]])
+    func stridedRowFilters(_ input: [Int]) {
+        let (N, I, H, W, O) = (input[0], input[1], input[2], input[3], 6)
+        let g = ConvGeometry(batch: N, inChannels: I, height: H, width: W, outChannels: O, kernelH: 1, kernelW: 5,
+                             strideH: 2, strideW: 2, padH: 0, padW: 2, dilationH: 1, dilationW: 1, groups: 1)
+        #expect(StridedRowKernel(g) != nil)
+        var rng = SeededGenerator(seed: 25)
+        let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: [O, I, 1, 5], using: &rng)
+        let b = Tensor.randomNormal(shape: [O], using: &rng)
+        let tape = Tape()
+        let (xv, wv) = (tape.parameter(x), tape.parameter(w))
+        let y = xv.conv2d(wv, bias: tape.constant(b), stride: (2, 2), padding: (0, 2))
+        var expected = Self.direct(x, w, stride: (2, 2), padding: (0, 2), dilation: (1, 1))
+        let (Ho, Wo) = (expected.shape[2], expected.shape[3])
+        for i in expected.data.indices { expected.data[i] += b.data[(i / (Ho * Wo)) % O] }
+        expectClose(y.value, expected, tolerance: 1e-4)
+        let r = Tensor.randomNormal(shape: y.shape, using: &rng)
+        let grads = tape.gradients(of: (y * tape.constant(r)).sum())
+        // Each output position (h, v) reads row 2h, columns 2v - 2 ... 2v + 2.
+        var dx = Tensor(shape: input), dw = Tensor(shape: [O, I, 1, 5])
+        for n in 0..<N { for o in 0..<O { for h in 0..<Ho { for v in 0..<Wo {
+            let rv = r.data[((n * O + o) * Ho + h) * Wo + v]
+            for i in 0..<I { for k in 0..<5 where (0..<W).contains(2 * v + k - 2) {
+                let at = ((n * I + i) * H + 2 * h) * W + 2 * v + k - 2
+                dx.data[at] += rv * w.data[(o * I + i) * 5 + k]
+                dw.data[(o * I + i) * 5 + k] += rv * x.data[at]
+            } }
+        } } } }
+        expectClose(grads[xv], dx, tolerance: 1e-4)
+        expectClose(grads[wv], dw, tolerance: 1e-3)
+    }
+
     /// Added into an output that holds values already, the Winograd form adds its result.
     @Test("The Winograd form adds into what the output holds when accumulating")
     func winogradAccumulates() {
