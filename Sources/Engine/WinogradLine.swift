@@ -46,8 +46,13 @@ struct WinogradLine {
 
     /// Matrix columns of one image: its tiles times (column filters) the plane's width.
     var columnsPerImage: Int { isRow ? g.height * (g.width / 4) : (g.height + 3) / 4 * g.width }
-    /// Images whose products run together.
-    var imagesPerGroup: Int { max(1, min(g.batch, Self.columnsPerGroup / columnsPerImage)) }
+    /// Images whose products run together: groups of about ``columnsPerGroup`` columns, an even
+    /// number of them (so that two threads share them evenly), fixed by the geometry alone.
+    var imagesPerGroup: Int {
+        let groups = (g.batch * columnsPerImage + Self.columnsPerGroup - 1) / Self.columnsPerGroup
+        let even = g.batch >= 2 ? max(2, groups + groups % 2) : 1
+        return (g.batch + even - 1) / even
+    }
 
     /// The transformed filters: 8 matrices of `outChannels x inChannels`.
     func transformedFilters(_ weight: Tensor) -> [Float] {
