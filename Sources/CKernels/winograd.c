@@ -47,31 +47,29 @@ static inline __mmask16 first_lanes(int count) {
     return (__mmask16)((1u << count) - 1);
 }
 
-/// `out[j] = sum_k BT[j][k] * d[k]` for the eight components.
-AVX512 static inline void transform8(const __m512 d[8], __m512 out[8]) {
+/// `out[r] = sum_c matrix[r * row_step + c * col_step] * in[c]`. With the matrix one of the
+/// constant transforms and the sizes constant after inlining, the loops unroll fully and the
+/// zero entries drop out.
+AVX512 static inline void apply(const float *matrix, int rows, int cols, int row_step, int col_step, const __m512 *in,
+                                __m512 *out) {
 #pragma clang loop unroll(full)
-    for (int j = 0; j < 8; j++) {
+    for (int r = 0; r < rows; r++) {
         __m512 acc = _mm512_setzero_ps();
 #pragma clang loop unroll(full)
-        for (int k = 0; k < 8; k++) {
-            if (BT[j * 8 + k] != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(BT[j * 8 + k]), d[k], acc);
+        for (int c = 0; c < cols; c++) {
+            float w = matrix[r * row_step + c * col_step];
+            if (w != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(w), in[c], acc);
         }
-        out[j] = acc;
+        out[r] = acc;
     }
 }
 
-/// `out[s] = sum_j AT[s][j] * m[j]` for the four outputs of a tile.
-AVX512 static inline void inverse4(const __m512 m[8], __m512 out[4]) {
-#pragma clang loop unroll(full)
-    for (int s = 0; s < 4; s++) {
-        __m512 acc = _mm512_setzero_ps();
-#pragma clang loop unroll(full)
-        for (int j = 0; j < 8; j++) {
-            if (AT[s * 8 + j] != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(AT[s * 8 + j]), m[j], acc);
-        }
-        out[s] = acc;
-    }
-}
+/// The input transform `B^T d` of eight inputs.
+#define transform8(d, out) apply(BT, 8, 8, 8, 1, d, out)
+/// The output transform `A^T m` of eight products.
+#define inverse4(m, out) apply(AT, 4, 8, 8, 1, m, out)
+/// The transposed output transform `A dy`, for filter gradients.
+#define gradient8(dy, out) apply(AT, 8, 4, 1, 8, dy, out)
 
 AVX512 static inline void put(float *y, __m512 v, __mmask16 m, int accumulate) {
     if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y));
@@ -193,19 +191,6 @@ AVX512 void mn_winograd5_row_output(const float *mm, long component_stride, long
                     accumulate);
             }
         }
-    }
-}
-
-/// `out[j] = sum_s AT[s][j] * dy[s]`: the transposed output transform, for filter gradients.
-AVX512 static inline void gradient8(const __m512 dy[4], __m512 out[8]) {
-#pragma clang loop unroll(full)
-    for (int j = 0; j < 8; j++) {
-        __m512 acc = _mm512_setzero_ps();
-#pragma clang loop unroll(full)
-        for (int s = 0; s < 4; s++) {
-            if (AT[s * 8 + j] != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(AT[s * 8 + j]), dy[s], acc);
-        }
-        out[j] = acc;
     }
 }
 
