@@ -392,6 +392,27 @@ struct ConvTests {
         expectClose(grads[wv], dw, tolerance: 1e-3)
     }
 
+    /// (input, weight, stride, padding): the Winograd filters over several image groups, and the
+    /// split stride-2 filter, on one kernel thread and on three.
+    @Test("Winograd and split stride-2 filters give bit-identical values and gradients on 1 and 3 threads",
+          arguments: [([20, 8, 28, 28], [8, 8, 5, 1], 1, (2, 0)), ([20, 8, 28, 28], [8, 8, 1, 5], 1, (0, 2)),
+                      ([20, 8, 14, 14], [8, 8, 5, 1], 1, (2, 0)), ([10, 8, 28, 28], [8, 8, 1, 5], 2, (0, 2))])
+    func threadCountInvariance(_ input: [Int], _ weight: [Int], _ stride: Int, _ padding: (Int, Int)) {
+        var rng = SeededGenerator(seed: 26)
+        let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
+        func run(_ threads: Int) -> [Tensor] {
+            var g = SeededGenerator(seed: 27)
+            let tape = Tape(threads: .fixed(threads))
+            let (xv, wv) = (tape.parameter(x), tape.parameter(w))
+            let y = xv.conv2d(wv, stride: (stride, stride), padding: padding)
+            let r = Tensor.randomNormal(shape: y.shape, using: &g)
+            let grads = tape.gradients(of: (y * tape.constant(r)).sum())
+            return [y.value, grads[xv], grads[wv]]
+        }
+        let (one, three) = (run(1), run(3))
+        for (a, b) in zip(one, three) { #expect(a.data == b.data) }
+    }
+
     /// Added into an output that holds values already, the Winograd form adds its result.
     @Test("The Winograd form adds into what the output holds when accumulating")
     func winogradAccumulates() {
