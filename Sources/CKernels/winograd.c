@@ -4,6 +4,8 @@
 #include <string.h>
 
 #define AVX512 __attribute__((target("avx512f")))
+/// Inlined wherever called, so that the constant matrices and sizes unroll the loops.
+#define CONSTANT_FOLDED __attribute__((always_inline)) static inline
 
 /// The F(4, 5) transforms at the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (see
 /// `mn_winograd5_matrices`). As constants, the fully unrolled transforms below skip their zeros.
@@ -50,7 +52,7 @@ static inline __mmask16 first_lanes(int count) {
 /// `out[r] = sum_c matrix[r * row_step + c * col_step] * in[c]`. With the matrix one of the
 /// constant transforms and the sizes constant after inlining, the loops unroll fully and the
 /// zero entries drop out.
-AVX512 static inline void apply(const float *matrix, int rows, int cols, int row_step, int col_step, const __m512 *in,
+AVX512 CONSTANT_FOLDED void apply(const float *matrix, int rows, int cols, int row_step, int col_step, const __m512 *in,
                                 __m512 *out) {
 #pragma clang loop unroll(full)
     for (int r = 0; r < rows; r++) {
@@ -76,8 +78,11 @@ AVX512 static inline void put(float *y, __m512 v, __mmask16 m, int accumulate) {
     _mm512_mask_storeu_ps(y, m, v);
 }
 
-AVX512 void mn_winograd5_column_input(const float *x, int channels, int height, int width,
-                                      float *u, long component_stride, long channel_stride) {
+/// The eight transformed components of every column tile: `reads` rows from `4t + first`
+/// (zero outside the plane) through `matrix` (8 x `reads`, at the given steps).
+AVX512 CONSTANT_FOLDED void column_components(const float *x, int channels, int height, int width, int reads, int first,
+                                            const float *matrix, int row_step, int col_step, float *u,
+                                            long component_stride, long channel_stride) {
     int tiles = (height + 3) / 4;
     for (int c = 0; c < channels; c++) {
         const float *plane = x + (long)c * height * width;
@@ -86,17 +91,22 @@ AVX512 void mn_winograd5_column_input(const float *x, int channels, int height, 
             for (int w0 = 0; w0 < width; w0 += 16) {
                 __mmask16 m = first_lanes(width - w0);
                 __m512 d[8], v[8];
-                for (int k = 0; k < 8; k++) {
-                    int h = 4 * t + k - 2;
+                for (int k = 0; k < reads; k++) {
+                    int h = 4 * t + first + k;
                     d[k] = (h >= 0 && h < height) ? _mm512_maskz_loadu_ps(m, plane + (long)h * width + w0)
                                                   : _mm512_setzero_ps();
                 }
-                transform8(d, v);
+                apply(matrix, 8, reads, row_step, col_step, d, v);
                 float *dst = uc + (long)t * width + w0;
                 for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(dst + j * component_stride, m, v[j]);
             }
         }
     }
+}
+
+AVX512 void mn_winograd5_column_input(const float *x, int channels, int height, int width,
+                                      float *u, long component_stride, long channel_stride) {
+    column_components(x, channels, height, width, 8, -2, BT, 8, 1, u, component_stride, channel_stride);
 }
 
 AVX512 void mn_winograd5_column_output(const float *mm, long component_stride, long channel_stride, int channels,
@@ -196,24 +206,7 @@ AVX512 void mn_winograd5_row_output(const float *mm, long component_stride, long
 
 AVX512 void mn_winograd5_column_gradient(const float *dy, int channels, int height, int width, float *z,
                                          long component_stride, long channel_stride) {
-    int tiles = (height + 3) / 4;
-    for (int c = 0; c < channels; c++) {
-        const float *plane = dy + (long)c * height * width;
-        float *zc = z + (long)c * channel_stride;
-        for (int t = 0; t < tiles; t++) {
-            for (int w0 = 0; w0 < width; w0 += 16) {
-                __mmask16 m = first_lanes(width - w0);
-                __m512 d[4], v[8];
-                for (int s = 0; s < 4; s++) {
-                    int h = 4 * t + s;
-                    d[s] = h < height ? _mm512_maskz_loadu_ps(m, plane + (long)h * width + w0) : _mm512_setzero_ps();
-                }
-                gradient8(d, v);
-                float *dst = zc + (long)t * width + w0;
-                for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(dst + j * component_stride, m, v[j]);
-            }
-        }
-    }
+    column_components(dy, channels, height, width, 4, 0, AT, 1, 8, z, component_stride, channel_stride);
 }
 
 AVX512 void mn_winograd5_row_gradient(const float *dy, int channels, int height, int width, float *z,
