@@ -77,6 +77,28 @@ struct WinogradLine {
         }
     }
 
+    /// The eight components of every tile of one image's `channels` planes, written at `u` into
+    /// matrices `columns` wide (one per component, `channels` rows each): the input transform,
+    /// or with `gradient` the output gradient's transform of the filter gradient.
+    private func transform(_ planes: UnsafePointer<Float>, channels: Int, gradient: Bool,
+                           into u: UnsafeMutablePointer<Float>, columns: Int) {
+        let (c, h, w, stride) = (Int32(channels), Int32(g.height), Int32(g.width), channels * columns)
+        switch (isRow, gradient) {
+        case (true, false): mn_winograd5_row_input(planes, c, h, w, u, stride, columns)
+        case (false, false): mn_winograd5_column_input(planes, c, h, w, u, stride, columns)
+        case (true, true): mn_winograd5_row_gradient(planes, c, h, w, u, stride, columns)
+        case (false, true): mn_winograd5_column_gradient(planes, c, h, w, u, stride, columns)
+        }
+    }
+
+    /// Scratch for one group's products: the input's components (`inChannels` rows) and the
+    /// outputs' (`outChannels` rows), each 8 matrices `columns` wide, on their own cache lines.
+    private func withGroupScratch(columns: Int,
+                                  _ body: (_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>) -> Void) {
+        let inputSize = roundedToLine(8 * g.inChannels * columns)
+        withAlignedScratch(inputSize + 8 * g.outChannels * columns) { u in body(u, u + inputSize) }
+    }
+
     /// The convolution written to `out`, or added to what it holds when `accumulating`.
     func forward(x: Tensor, weight: Tensor, bias: Tensor?, into out: UnsafeMutablePointer<Float>, accumulating: Bool,
                  threads: KernelThreads) {
@@ -91,16 +113,10 @@ struct WinogradLine {
                 parallelFor(groups, threads: threads) { group in
                     let images = (group * perGroup)..<min(batch, (group + 1) * perGroup)
                     let columns = images.count * perImage
-                    let inputSize = roundedToLine(8 * I * columns)
-                    withAlignedScratch(inputSize + 8 * O * columns) { u in
-                        let m = u + inputSize
+                    withGroupScratch(columns: columns) { u, m in
                         for (k, n) in images.enumerated() {
-                            let (xn, un) = (xb.baseAddress! + n * I * plane, u + k * perImage)
-                            if isRow {
-                                mn_winograd5_row_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
-                            } else {
-                                mn_winograd5_column_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
-                            }
+                            transform(xb.baseAddress! + n * I * plane, channels: I, gradient: false, into: u + k * perImage,
+                                      columns: columns)
                         }
                         for j in 0..<8 {
                             sgemm(m: O, n: columns, k: I, a: fb.baseAddress! + j * O * I, lda: I,
@@ -129,28 +145,20 @@ struct WinogradLine {
     /// output gradient's transform and `U_j` the input's, `dW = G^T P` for
     /// `P_j = sum over tiles of Z_j U_j^T`.
     func backwardWeight(dy: Tensor, x: Tensor, threads: KernelThreads) -> Tensor {
-        let (O, I, H, W) = (g.outChannels, g.inChannels, g.height, g.width)
-        let (perImage, perGroup, isRow) = (columnsPerImage, imagesPerGroup, isRow)
-        let plane = H * W
+        let (O, I) = (g.outChannels, g.inChannels)
+        let (perImage, perGroup, plane) = (columnsPerImage, imagesPerGroup, g.height * g.width)
         let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
                 ConvKernels.chunkedSum(batch: g.batch, length: 8 * O * I, threads: threads) { images, acc in
                     for first in stride(from: images.lowerBound, to: images.upperBound, by: perGroup) {
                         let group = first..<min(images.upperBound, first + perGroup)
                         let columns = group.count * perImage
-                        let inputSize = roundedToLine(8 * I * columns)
-                        withAlignedScratch(inputSize + 8 * O * columns) { u in
-                            let z = u + inputSize
+                        withGroupScratch(columns: columns) { u, z in
                             for (k, n) in group.enumerated() {
-                                let (xn, dyn) = (xb.baseAddress! + n * I * plane, db.baseAddress! + n * O * plane)
-                                let (un, zn) = (u + k * perImage, z + k * perImage)
-                                if isRow {
-                                    mn_winograd5_row_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
-                                    mn_winograd5_row_gradient(dyn, Int32(O), Int32(H), Int32(W), zn, O * columns, columns)
-                                } else {
-                                    mn_winograd5_column_input(xn, Int32(I), Int32(H), Int32(W), un, I * columns, columns)
-                                    mn_winograd5_column_gradient(dyn, Int32(O), Int32(H), Int32(W), zn, O * columns, columns)
-                                }
+                                transform(xb.baseAddress! + n * I * plane, channels: I, gradient: false,
+                                          into: u + k * perImage, columns: columns)
+                                transform(db.baseAddress! + n * O * plane, channels: O, gradient: true,
+                                          into: z + k * perImage, columns: columns)
                             }
                             for j in 0..<8 {
                                 sgemm(transB: true, m: O, n: I, k: columns, a: z + j * O * columns, lda: columns,
