@@ -1,24 +1,12 @@
 #include "CKernels.h"
+#include "winograd_internal.h"
 
 #include <immintrin.h>
 #include <string.h>
 
 #define AVX512 __attribute__((target("avx512f")))
-/// Inlined wherever called, so that the constant matrices and sizes unroll the loops.
-#define CONSTANT_FOLDED __attribute__((always_inline)) static inline
 
-/// The F(4, 5) transforms at the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (see
-/// `mn_winograd5_matrices`). As constants, the fully unrolled transforms below skip their zeros.
-static const float BT[64] = {
-    1, 0, -21.f / 4, 0, 21.f / 4, 0, -1, 0,
-    0, -2.f / 9, -2.f / 9, 17.f / 18, 17.f / 18, -2.f / 9, -2.f / 9, 0,
-    0, 2.f / 9, -2.f / 9, -17.f / 18, 17.f / 18, 2.f / 9, -2.f / 9, 0,
-    0, 1.f / 180, 1.f / 360, -1.f / 36, -1.f / 72, 1.f / 45, 1.f / 90, 0,
-    0, -1.f / 180, 1.f / 360, 1.f / 36, -1.f / 72, -1.f / 45, 1.f / 90, 0,
-    0, 64.f / 45, 128.f / 45, -16.f / 9, -32.f / 9, 16.f / 45, 32.f / 45, 0,
-    0, -64.f / 45, 128.f / 45, 16.f / 9, -32.f / 9, -16.f / 45, 32.f / 45, 0,
-    0, -1, 0, 21.f / 4, 0, -21.f / 4, 0, 1,
-};
+/// The filter transform `G` (8 x 5), applied by the caller to the filters.
 static const float G[40] = {
     1, 0, 0, 0, 0,
     1, 1, 1, 1, 1,
@@ -29,13 +17,6 @@ static const float G[40] = {
     1, -0.5f, 0.25f, -0.125f, 0.0625f,
     0, 0, 0, 0, 1,
 };
-static const float AT[32] = {
-    1, 1, 1, 1, 1, 1, 1, 0,
-    0, 1, -1, 2, -2, 0.5f, -0.5f, 0,
-    0, 1, 1, 4, 4, 0.25f, 0.25f, 0,
-    0, 1, -1, 8, -8, 0.125f, -0.125f, 1,
-};
-
 void mn_winograd5_matrices(float *bt, float *g, float *at) {
     memcpy(bt, BT, sizeof BT);
     memcpy(g, G, sizeof G);
@@ -104,13 +85,13 @@ AVX512 CONSTANT_FOLDED void column_components(const float *x, int channels, int 
     }
 }
 
-AVX512 void mn_winograd5_column_input(const float *x, int channels, int height, int width,
-                                      float *u, long component_stride, long channel_stride) {
+AVX512 static void avx512_column_input(const float *x, int channels, int height, int width,
+                                       float *u, long component_stride, long channel_stride) {
     column_components(x, channels, height, width, 8, -2, BT, 8, 1, u, component_stride, channel_stride);
 }
 
-AVX512 void mn_winograd5_column_output(const float *mm, long component_stride, long channel_stride, int channels,
-                                       int height, int width, float *y, int accumulate) {
+AVX512 static void avx512_column_output(const float *mm, long component_stride, long channel_stride, int channels,
+                                        int height, int width, float *y, int accumulate) {
     int tiles = (height + 3) / 4;
     for (int c = 0; c < channels; c++) {
         const float *mc = mm + (long)c * channel_stride;
@@ -130,8 +111,8 @@ AVX512 void mn_winograd5_column_output(const float *mm, long component_stride, l
     }
 }
 
-AVX512 void mn_winograd5_row_input(const float *x, int channels, int height, int width,
-                                   float *u, long component_stride, long channel_stride) {
+AVX512 static void avx512_row_input(const float *x, int channels, int height, int width,
+                                    float *u, long component_stride, long channel_stride) {
     int per_row = width / 4, tiles = height * per_row;
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     // Per position of the first lane's tile in its row: the lanes whose tile starts a row (their
@@ -166,8 +147,8 @@ AVX512 void mn_winograd5_row_input(const float *x, int channels, int height, int
     }
 }
 
-AVX512 void mn_winograd5_row_output(const float *mm, long component_stride, long channel_stride, int channels,
-                                    int height, int width, float *y, int accumulate) {
+AVX512 static void avx512_row_output(const float *mm, long component_stride, long channel_stride, int channels,
+                                     int height, int width, float *y, int accumulate) {
     int tiles = height * (width / 4);
     // Output vector q of 16 tiles holds, at element e, output e % 4 of tile 4q + e / 4.
     __m512i low[4], high[4];
@@ -204,13 +185,13 @@ AVX512 void mn_winograd5_row_output(const float *mm, long component_stride, long
     }
 }
 
-AVX512 void mn_winograd5_column_gradient(const float *dy, int channels, int height, int width, float *z,
-                                         long component_stride, long channel_stride) {
+AVX512 static void avx512_column_gradient(const float *dy, int channels, int height, int width, float *z,
+                                          long component_stride, long channel_stride) {
     column_components(dy, channels, height, width, 4, 0, AT, 1, 8, z, component_stride, channel_stride);
 }
 
-AVX512 void mn_winograd5_row_gradient(const float *dy, int channels, int height, int width, float *z,
-                                      long component_stride, long channel_stride) {
+AVX512 static void avx512_row_gradient(const float *dy, int channels, int height, int width, float *z,
+                                       long component_stride, long channel_stride) {
     int tiles = height * (width / 4);
     // Phase s of lane l is element 4l + s of the 64 floats of 16 tiles: lanes 0-7 come from the
     // first two vectors, lanes 8-15 from the last two.
@@ -238,4 +219,50 @@ AVX512 void mn_winograd5_row_gradient(const float *dy, int channels, int height,
             for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(zc + j * component_stride + f0, valid, v[j]);
         }
     }
+}
+
+/// 1 with AVX-512 F, 0 with AVX2 and FMA only, -1 with neither.
+static int vector_level(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 1;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 0;
+    return -1;
+}
+
+int mn_winograd5_available(void) { return vector_level() >= 0; }
+
+void mn_winograd5_column_input(const float *x, int channels, int height, int width, float *u, long component_stride,
+                               long channel_stride) {
+    if (vector_level() > 0) avx512_column_input(x, channels, height, width, u, component_stride, channel_stride);
+    else mn_avx2_column_input(x, channels, height, width, u, component_stride, channel_stride);
+}
+
+void mn_winograd5_column_output(const float *m, long component_stride, long channel_stride, int channels, int height,
+                                int width, float *y, int accumulate) {
+    if (vector_level() > 0) avx512_column_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
+    else mn_avx2_column_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
+}
+
+void mn_winograd5_row_input(const float *x, int channels, int height, int width, float *u, long component_stride,
+                            long channel_stride) {
+    if (vector_level() > 0) avx512_row_input(x, channels, height, width, u, component_stride, channel_stride);
+    else mn_avx2_row_input(x, channels, height, width, u, component_stride, channel_stride);
+}
+
+void mn_winograd5_row_output(const float *m, long component_stride, long channel_stride, int channels, int height,
+                             int width, float *y, int accumulate) {
+    if (vector_level() > 0) avx512_row_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
+    else mn_avx2_row_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
+}
+
+void mn_winograd5_column_gradient(const float *dy, int channels, int height, int width, float *z,
+                                  long component_stride, long channel_stride) {
+    if (vector_level() > 0) avx512_column_gradient(dy, channels, height, width, z, component_stride, channel_stride);
+    else mn_avx2_column_gradient(dy, channels, height, width, z, component_stride, channel_stride);
+}
+
+void mn_winograd5_row_gradient(const float *dy, int channels, int height, int width, float *z, long component_stride,
+                               long channel_stride) {
+    if (vector_level() > 0) avx512_row_gradient(dy, channels, height, width, z, component_stride, channel_stride);
+    else mn_avx2_row_gradient(dy, channels, height, width, z, component_stride, channel_stride);
 }

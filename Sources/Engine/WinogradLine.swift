@@ -17,17 +17,18 @@ import Darwin
 /// matrices of 5 and 4 columns (the latter transposed); a test checks the kernels' constants
 /// against that construction.
 ///
-/// The transforms run per image in AVX-512 kernels; the products of a fixed group of images run
-/// together, so their matrices are wide. Rounding differs from the direct taps by a few units in
-/// the last place of the inputs' scale; the grouping depends on the geometry alone, so results
-/// do not depend on the number of threads.
+/// The transforms run per image in C kernels (AVX-512, or AVX2 with FMA); the products of a
+/// fixed group of images run together, so their matrices are wide. Rounding differs from the
+/// direct taps by a few units in the last place of the inputs' scale; the grouping depends on
+/// the geometry alone, so results do not depend on the number of threads.
 struct WinogradLine {
     let g: ConvGeometry
     let isRow: Bool
 
-    /// Whether the transforms run on this processor (AVX-512 F) and are enabled. Setting
-    /// `METANAS_WINOGRAD=0` in the environment keeps the direct taps (to compare the two).
-    static let enabled: Bool = mn_depthwise_available() != 0 && getenv("METANAS_WINOGRAD").map { String(cString: $0) } != "0"
+    /// Whether the transforms run on this processor (AVX-512 F, or AVX2 with FMA) and are
+    /// enabled. Setting `METANAS_WINOGRAD=0` in the environment keeps the direct taps (to compare
+    /// the two).
+    static let enabled: Bool = mn_winograd5_available() != 0 && getenv("METANAS_WINOGRAD").map { String(cString: $0) } != "0"
 
     /// About how many matrix columns the products of one group of images have: two 28x28
     /// images, which keeps the products on OpenBLAS's small-matrix path (it leaves it past about

@@ -284,9 +284,9 @@ struct ConvTests {
     }
 
     /// (input, weight, padding): 5-tap filters over 8 or more channels, which run as Winograd
-    /// F(4, 5) where the processor has AVX-512: columns of 28, 14, 9 and 7 rows (tiles padded
-    /// past the last row), rows of 28, 12 and 4 columns, batches of several product groups and
-    /// a last group of fewer images.
+    /// F(4, 5) where the processor has AVX-512 or AVX2: columns of 28, 14, 9 and 7 rows (tiles
+    /// padded past the last row), rows of 28, 12 and 4 columns, batches of several product
+    /// groups and a last group of fewer images.
     @Test("5-tap filters by Winograd's transforms equal a direct convolution, and so do their input gradients",
           arguments: [([5, 8, 28, 28], [8, 8, 5, 1], (2, 0)), ([5, 8, 28, 28], [9, 8, 1, 5], (0, 2)),
                       ([3, 12, 14, 14], [8, 12, 5, 1], (2, 0)), ([2, 8, 9, 5], [8, 8, 5, 1], (2, 0)),
@@ -298,7 +298,7 @@ struct ConvTests {
                              padH: padding.0, padW: padding.1, dilationH: 1, dilationW: 1, groups: 1)
         let line = LineKernel(g)
         #expect(line != nil)
-        #expect((line?.winograd != nil) == WinogradLine.enabled, "the Winograd form applies wherever AVX-512 runs")
+        #expect((line?.winograd != nil) == WinogradLine.enabled, "the Winograd form applies wherever AVX-512 or AVX2 runs")
         var rng = SeededGenerator(seed: 23)
         let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
         let b = Tensor.randomNormal(shape: [weight[0]], using: &rng)
@@ -413,18 +413,24 @@ struct ConvTests {
         for (a, b) in zip(one, three) { #expect(a.data == b.data) }
     }
 
-    /// Added into an output that holds values already, the Winograd form adds its result.
-    @Test("The Winograd form adds into what the output holds when accumulating")
-    func winogradAccumulates() {
-        let g = ConvGeometry(batch: 3, inChannels: 8, height: 10, width: 8, outChannels: 8, kernelH: 1, kernelW: 5,
-                             strideH: 1, strideW: 1, padH: 0, padW: 2, dilationH: 1, dilationW: 1, groups: 1)
+    /// (input, weight, padding): added into an output that holds values already, the Winograd
+    /// form adds its result: a row filter, and column filters on planes 28, 14 (where a vector
+    /// of the last columns overlaps the one before) and 7 wide.
+    @Test("The Winograd form adds into what the output holds when accumulating",
+          arguments: [([3, 8, 10, 8], [8, 8, 1, 5], (0, 2)), ([2, 8, 6, 28], [8, 8, 5, 1], (2, 0)),
+                      ([2, 8, 9, 14], [8, 8, 5, 1], (2, 0)), ([3, 8, 7, 7], [8, 8, 5, 1], (2, 0))])
+    func winogradAccumulates(_ input: [Int], _ weight: [Int], _ padding: (Int, Int)) {
+        let g = ConvGeometry(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
+                             outChannels: weight[0], kernelH: weight[2], kernelW: weight[3], strideH: 1, strideW: 1,
+                             padH: padding.0, padW: padding.1, dilationH: 1, dilationW: 1, groups: 1)
+        #expect((LineKernel(g)?.winograd != nil) == WinogradLine.enabled)
         var rng = SeededGenerator(seed: 24)
-        let x = Tensor.randomNormal(shape: [3, 8, 10, 8], using: &rng), w = Tensor.randomNormal(shape: [8, 8, 1, 5], using: &rng)
-        let start = Tensor.randomNormal(shape: [3, 8, 10, 8], using: &rng)
+        let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
+        let start = Tensor.randomNormal(shape: input, using: &rng)
         var out = start
         out.data.withUnsafeMutableBufferPointer { ConvKernels.forward(x: x, weight: w, bias: nil, g, into: $0.baseAddress!,
                                                                       accumulating: true, threads: 2) }
-        var expected = Self.direct(x, w, padding: (0, 2), dilation: (1, 1))
+        var expected = Self.direct(x, w, padding: padding, dilation: (1, 1))
         for i in expected.data.indices { expected.data[i] += start.data[i] }
         expectClose(out, expected, tolerance: 1e-4)
     }

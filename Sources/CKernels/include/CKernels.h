@@ -30,6 +30,10 @@ void mn_depthwise3x3_filter_gradient(const float *x, const float *dy, int height
 /// window's maximum and `arg` the first tap (row-major, 0-8) that attains it.
 void mn_maxpool3x3_forward(const float *x, int height, int width, int stride, float *best, unsigned char *arg);
 
+/// Whether the processor runs the Winograd transforms below (AVX-512 F, or AVX2 with FMA; each
+/// transform picks the widest of the two).
+int mn_winograd5_available(void);
+
 /// Winograd F(4, 5) transforms for 5-tap line convolutions (stride 1, padding 2, dilation 1):
 /// four outputs of a tile come from eight transformed inputs, so the filters' matrix products
 /// do 8 / 4 multiplications per output instead of 5.
