@@ -38,8 +38,7 @@ struct WinogradLine {
     init?(_ g: ConvGeometry, isRow: Bool) {
         guard Self.enabled, g.groups == 1, g.inChannels >= 8, g.outChannels >= 8 else { return nil }
         if isRow {
-            guard g.kernelH == 1, g.kernelW == 5, g.padW == 2, g.dilationW == 1, g.width % 4 == 0, g.width <= 32
-            else { return nil }
+            guard g.kernelH == 1, g.kernelW == 5, g.padW == 2, g.dilationW == 1, g.width <= 32 else { return nil }
         } else {
             guard g.kernelW == 1, g.kernelH == 5, g.padH == 2, g.dilationH == 1 else { return nil }
         }
@@ -47,8 +46,13 @@ struct WinogradLine {
         self.isRow = isRow
     }
 
+    /// The width a row filter's tiles cover: the plane's, rounded up to a multiple of 4. A
+    /// plane of another width is copied with zero columns up to it (the filter's own right
+    /// padding), and the outputs past its width are dropped.
+    var tiledWidth: Int { isRow ? (g.width + 3) / 4 * 4 : g.width }
+
     /// Matrix columns of one image: its tiles times (column filters) the plane's width.
-    var columnsPerImage: Int { isRow ? g.height * (g.width / 4) : (g.height + 3) / 4 * g.width }
+    var columnsPerImage: Int { isRow ? g.height * (tiledWidth / 4) : (g.height + 3) / 4 * g.width }
     /// Images whose products run together: groups of about ``columnsPerGroup`` columns, an even
     /// number of them (so that two threads share them evenly), fixed by the geometry alone.
     var imagesPerGroup: Int {
@@ -84,11 +88,70 @@ struct WinogradLine {
     private func transform(_ planes: UnsafePointer<Float>, channels: Int, gradient: Bool,
                            into u: UnsafeMutablePointer<Float>, columns: Int) {
         let (c, h, w, stride) = (Int32(channels), Int32(g.height), Int32(g.width), channels * columns)
+        if isRow && tiledWidth != g.width {
+            withTiledPlane { tiled in
+                for ch in 0..<channels {
+                    widen(planes + ch * g.height * g.width, into: tiled)
+                    let (one, at, wide) = (Int32(1), u + ch * columns, Int32(tiledWidth))
+                    if gradient {
+                        mn_winograd5_row_gradient(tiled, one, h, wide, at, stride, columns)
+                    } else {
+                        mn_winograd5_row_input(tiled, one, h, wide, at, stride, columns)
+                    }
+                }
+            }
+            return
+        }
         switch (isRow, gradient) {
         case (true, false): mn_winograd5_row_input(planes, c, h, w, u, stride, columns)
         case (false, false): mn_winograd5_column_input(planes, c, h, w, u, stride, columns)
         case (true, true): mn_winograd5_row_gradient(planes, c, h, w, u, stride, columns)
         case (false, true): mn_winograd5_column_gradient(planes, c, h, w, u, stride, columns)
+        }
+    }
+
+    /// One plane at ``tiledWidth``, for `body`.
+    private func withTiledPlane(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: g.height * tiledWidth) { body($0.baseAddress!) }
+    }
+
+    /// Copies a plane into `tiled`, each row followed by zeros up to ``tiledWidth``.
+    private func widen(_ plane: UnsafePointer<Float>, into tiled: UnsafeMutablePointer<Float>) {
+        let (W, wide) = (g.width, tiledWidth)
+        for r in 0..<g.height {
+            let row = tiled + r * wide
+            row.update(from: plane + r * W, count: W)
+            (row + W).update(repeating: 0, count: wide - W)
+        }
+    }
+
+    /// The outputs of `channels` planes from their products at `m` (the layout of
+    /// ``transform(_:channels:gradient:into:columns:)``), written to `out` or added to it.
+    private func output(_ m: UnsafePointer<Float>, channels: Int, columns: Int, into out: UnsafeMutablePointer<Float>,
+                        accumulating: Bool) {
+        let (c, h, w, stride, add) = (Int32(channels), Int32(g.height), Int32(g.width), channels * columns,
+                                      Int32(accumulating ? 1 : 0))
+        guard isRow else {
+            mn_winograd5_column_output(m, stride, columns, c, h, w, out, add)
+            return
+        }
+        guard tiledWidth != g.width else {
+            mn_winograd5_row_output(m, stride, columns, c, h, w, out, add)
+            return
+        }
+        let (W, wide) = (g.width, tiledWidth)
+        withTiledPlane { tiled in
+            for ch in 0..<channels {
+                mn_winograd5_row_output(m + ch * columns, stride, columns, 1, h, Int32(wide), tiled, 0)
+                let plane = out + ch * g.height * W
+                for r in 0..<g.height {
+                    if accumulating {
+                        Vector.add(tiled + r * wide, plane + r * W, W)
+                    } else {
+                        (plane + r * W).update(from: tiled + r * wide, count: W)
+                    }
+                }
+            }
         }
     }
 
@@ -104,7 +167,7 @@ struct WinogradLine {
     func forward(x: Tensor, weight: Tensor, bias: Tensor?, into out: UnsafeMutablePointer<Float>, accumulating: Bool,
                  threads: KernelThreads) {
         let (O, I, H, W, batch) = (g.outChannels, g.inChannels, g.height, g.width, g.batch)
-        let (perImage, perGroup, isRow) = (columnsPerImage, imagesPerGroup, isRow)
+        let (perImage, perGroup) = (columnsPerImage, imagesPerGroup)
         let groups = (batch + perGroup - 1) / perGroup
         let filters = transformedFilters(weight)
         let plane = H * W
@@ -124,14 +187,8 @@ struct WinogradLine {
                                   b: u + j * I * columns, ldb: columns, beta: 0, c: m + j * O * columns, ldc: columns)
                         }
                         for (k, n) in images.enumerated() {
-                            let (on, mn) = (op.value + n * O * plane, m + k * perImage)
-                            if isRow {
-                                mn_winograd5_row_output(mn, O * columns, columns, Int32(O), Int32(H), Int32(W), on,
-                                                        accumulating ? 1 : 0)
-                            } else {
-                                mn_winograd5_column_output(mn, O * columns, columns, Int32(O), Int32(H), Int32(W), on,
-                                                           accumulating ? 1 : 0)
-                            }
+                            let on = op.value + n * O * plane
+                            output(m + k * perImage, channels: O, columns: columns, into: on, accumulating: accumulating)
                             if let bias {
                                 for c in 0..<O { Vector.affine(1, on + c * plane, bias.data[c], on + c * plane, plane) }
                             }

@@ -285,13 +285,16 @@ struct ConvTests {
 
     /// (input, weight, padding): 5-tap filters over 8 or more channels, which run as Winograd
     /// F(4, 5) where the processor has AVX-512 or AVX2: columns of 28, 14, 9 and 7 rows (tiles
-    /// padded past the last row), rows of 28, 12 and 4 columns, batches of several product
-    /// groups and a last group of fewer images.
+    /// padded past the last row), rows of 28, 12 and 4 columns and of 14, 7, 30 and 3 (tiles
+    /// padded past the last column), batches of several product groups and a last group of
+    /// fewer images.
     @Test("5-tap filters by Winograd's transforms equal a direct convolution, and so do their input gradients",
           arguments: [([5, 8, 28, 28], [8, 8, 5, 1], (2, 0)), ([5, 8, 28, 28], [9, 8, 1, 5], (0, 2)),
                       ([3, 12, 14, 14], [8, 12, 5, 1], (2, 0)), ([2, 8, 9, 5], [8, 8, 5, 1], (2, 0)),
                       ([20, 8, 7, 7], [10, 8, 5, 1], (2, 0)), ([2, 8, 3, 12], [8, 8, 1, 5], (0, 2)),
-                      ([3, 10, 6, 4], [8, 10, 1, 5], (0, 2))])
+                      ([3, 10, 6, 4], [8, 10, 1, 5], (0, 2)), ([5, 8, 14, 14], [8, 8, 1, 5], (0, 2)),
+                      ([3, 9, 7, 7], [10, 9, 1, 5], (0, 2)), ([2, 8, 3, 30], [8, 8, 1, 5], (0, 2)),
+                      ([2, 8, 3, 3], [8, 8, 1, 5], (0, 2))])
     func winogradLineFilters(_ input: [Int], _ weight: [Int], _ padding: (Int, Int)) {
         let g = ConvGeometry(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
                              outChannels: weight[0], kernelH: weight[2], kernelW: weight[3], strideH: 1, strideW: 1,
@@ -396,7 +399,8 @@ struct ConvTests {
     /// split stride-2 filter, on one kernel thread and on three.
     @Test("Winograd and split stride-2 filters give bit-identical values and gradients on 1 and 3 threads",
           arguments: [([20, 8, 28, 28], [8, 8, 5, 1], 1, (2, 0)), ([20, 8, 28, 28], [8, 8, 1, 5], 1, (0, 2)),
-                      ([20, 8, 14, 14], [8, 8, 5, 1], 1, (2, 0)), ([10, 8, 28, 28], [8, 8, 1, 5], 2, (0, 2))])
+                      ([20, 8, 14, 14], [8, 8, 5, 1], 1, (2, 0)), ([20, 8, 14, 14], [8, 8, 1, 5], 1, (0, 2)),
+                      ([10, 8, 28, 28], [8, 8, 1, 5], 2, (0, 2))])
     func threadCountInvariance(_ input: [Int], _ weight: [Int], _ stride: Int, _ padding: (Int, Int)) {
         var rng = SeededGenerator(seed: 26)
         let x = Tensor.randomNormal(shape: input, using: &rng), w = Tensor.randomNormal(shape: weight, using: &rng)
@@ -414,10 +418,12 @@ struct ConvTests {
     }
 
     /// (input, weight, padding): added into an output that holds values already, the Winograd
-    /// form adds its result: a row filter, and column filters on planes 28, 14 (where a vector
-    /// of the last columns overlaps the one before) and 7 wide.
+    /// form adds its result: row filters on planes 8 and 14 wide (the latter tiled past its last
+    /// column), and column filters on planes 28, 14 (where a vector of the last columns overlaps
+    /// the one before) and 7 wide.
     @Test("The Winograd form adds into what the output holds when accumulating",
-          arguments: [([3, 8, 10, 8], [8, 8, 1, 5], (0, 2)), ([2, 8, 6, 28], [8, 8, 5, 1], (2, 0)),
+          arguments: [([3, 8, 10, 8], [8, 8, 1, 5], (0, 2)), ([2, 8, 5, 14], [8, 8, 1, 5], (0, 2)),
+                      ([2, 8, 6, 28], [8, 8, 5, 1], (2, 0)),
                       ([2, 8, 9, 14], [8, 8, 5, 1], (2, 0)), ([3, 8, 7, 7], [8, 8, 5, 1], (2, 0))])
     func winogradAccumulates(_ input: [Int], _ weight: [Int], _ padding: (Int, Int)) {
         let g = ConvGeometry(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
