@@ -30,22 +30,7 @@ static inline __mmask16 first_lanes(int count) {
     return (__mmask16)((1u << count) - 1);
 }
 
-/// `out[r] = sum_c matrix[r * row_step + c * col_step] * in[c]`. With the matrix one of the
-/// constant transforms and the sizes constant after inlining, the loops unroll fully and the
-/// zero entries drop out.
-AVX512 CONSTANT_FOLDED void apply(const float *matrix, int rows, int cols, int row_step, int col_step, const __m512 *in,
-                                __m512 *out) {
-#pragma clang loop unroll(full)
-    for (int r = 0; r < rows; r++) {
-        __m512 acc = _mm512_setzero_ps();
-#pragma clang loop unroll(full)
-        for (int c = 0; c < cols; c++) {
-            float w = matrix[r * row_step + c * col_step];
-            if (w != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(w), in[c], acc);
-        }
-        out[r] = acc;
-    }
-}
+DEFINE_APPLY(apply, AVX512, __m512, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_set1_ps)
 
 /// The input transform `B^T d` of eight inputs.
 #define transform8(d, out) apply(BT, 8, 8, 8, 1, d, out)
@@ -221,48 +206,57 @@ AVX512 static void avx512_row_gradient(const float *dy, int channels, int height
     }
 }
 
-/// 1 with AVX-512 F, 0 with AVX2 and FMA only, -1 with neither.
-static int vector_level(void) {
+/// The transforms of one instruction set.
+typedef struct {
+    void (*column_input)(const float *, int, int, int, float *, long, long);
+    void (*column_output)(const float *, long, long, int, int, int, float *, int);
+    void (*row_input)(const float *, int, int, int, float *, long, long);
+    void (*row_output)(const float *, long, long, int, int, int, float *, int);
+    void (*column_gradient)(const float *, int, int, int, float *, long, long);
+    void (*row_gradient)(const float *, int, int, int, float *, long, long);
+} Transforms;
+
+static const Transforms with_avx512 = {avx512_column_input, avx512_column_output, avx512_row_input,
+                                       avx512_row_output, avx512_column_gradient, avx512_row_gradient};
+static const Transforms with_avx2 = {mn_avx2_column_input, mn_avx2_column_output, mn_avx2_row_input,
+                                     mn_avx2_row_output, mn_avx2_column_gradient, mn_avx2_row_gradient};
+
+/// The widest transforms this processor runs: AVX-512 F, else AVX2 with FMA, else none.
+static const Transforms *transforms(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 1;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 0;
-    return -1;
+    if (__builtin_cpu_supports("avx512f")) return &with_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &with_avx2;
+    return 0;
 }
 
-int mn_winograd5_available(void) { return vector_level() >= 0; }
+int mn_winograd5_available(void) { return transforms() != 0; }
 
 void mn_winograd5_column_input(const float *x, int channels, int height, int width, float *u, long component_stride,
                                long channel_stride) {
-    if (vector_level() > 0) avx512_column_input(x, channels, height, width, u, component_stride, channel_stride);
-    else mn_avx2_column_input(x, channels, height, width, u, component_stride, channel_stride);
+    transforms()->column_input(x, channels, height, width, u, component_stride, channel_stride);
 }
 
 void mn_winograd5_column_output(const float *m, long component_stride, long channel_stride, int channels, int height,
                                 int width, float *y, int accumulate) {
-    if (vector_level() > 0) avx512_column_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
-    else mn_avx2_column_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
+    transforms()->column_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
 }
 
 void mn_winograd5_row_input(const float *x, int channels, int height, int width, float *u, long component_stride,
                             long channel_stride) {
-    if (vector_level() > 0) avx512_row_input(x, channels, height, width, u, component_stride, channel_stride);
-    else mn_avx2_row_input(x, channels, height, width, u, component_stride, channel_stride);
+    transforms()->row_input(x, channels, height, width, u, component_stride, channel_stride);
 }
 
 void mn_winograd5_row_output(const float *m, long component_stride, long channel_stride, int channels, int height,
                              int width, float *y, int accumulate) {
-    if (vector_level() > 0) avx512_row_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
-    else mn_avx2_row_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
+    transforms()->row_output(m, component_stride, channel_stride, channels, height, width, y, accumulate);
 }
 
 void mn_winograd5_column_gradient(const float *dy, int channels, int height, int width, float *z,
                                   long component_stride, long channel_stride) {
-    if (vector_level() > 0) avx512_column_gradient(dy, channels, height, width, z, component_stride, channel_stride);
-    else mn_avx2_column_gradient(dy, channels, height, width, z, component_stride, channel_stride);
+    transforms()->column_gradient(dy, channels, height, width, z, component_stride, channel_stride);
 }
 
 void mn_winograd5_row_gradient(const float *dy, int channels, int height, int width, float *z, long component_stride,
                                long channel_stride) {
-    if (vector_level() > 0) avx512_row_gradient(dy, channels, height, width, z, component_stride, channel_stride);
-    else mn_avx2_row_gradient(dy, channels, height, width, z, component_stride, channel_stride);
+    transforms()->row_gradient(dy, channels, height, width, z, component_stride, channel_stride);
 }

@@ -29,21 +29,7 @@ AVX2 static inline void put_first(float *y, __m256 v, int count, int accumulate)
     _mm256_maskstore_ps(y, m, v);
 }
 
-/// `out[r] = sum_c matrix[r * row_step + c * col_step] * in[c]`, unrolled with the zero entries
-/// dropped (the matrix is one of the constant transforms).
-AVX2 CONSTANT_FOLDED void apply8(const float *matrix, int rows, int cols, int row_step, int col_step, const __m256 *in,
-                                 __m256 *out) {
-#pragma clang loop unroll(full)
-    for (int r = 0; r < rows; r++) {
-        __m256 acc = _mm256_setzero_ps();
-#pragma clang loop unroll(full)
-        for (int c = 0; c < cols; c++) {
-            float w = matrix[r * row_step + c * col_step];
-            if (w != 0.0f) acc = _mm256_fmadd_ps(_mm256_set1_ps(w), in[c], acc);
-        }
-        out[r] = acc;
-    }
-}
+DEFINE_APPLY(apply8, AVX2, __m256, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_set1_ps)
 
 /// The transposes between eight consecutive row tiles (`a[i]` holds tiles 2i and 2i + 1, four
 /// floats each, as they lie in the plane) and their phases (`p[s]` holds output or input `s` of
@@ -156,8 +142,22 @@ AVX2 void mn_avx2_column_output(const float *mm, long component_stride, long cha
     }
 }
 
-AVX2 void mn_avx2_row_input(const float *x, int channels, int height, int width, float *u, long component_stride,
-                            long channel_stride) {
+/// Lanes `l` of `v` moved to lane `l + 1` (`up`) or `l - 1`, with `edge` in the lane left
+/// empty and zero in the lanes of `clear`.
+AVX2 CONSTANT_FOLDED __m256 shifted(__m256 v, int up, float edge, __m256 clear) {
+    if (up) {
+        __m256 moved = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6));
+        return _mm256_andnot_ps(clear, _mm256_blend_ps(moved, _mm256_set1_ps(edge), 0x01));
+    }
+    __m256 moved = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7));
+    return _mm256_andnot_ps(clear, _mm256_blend_ps(moved, _mm256_set1_ps(edge), 0x80));
+}
+
+/// The eight components of every row tile, eight tiles at a time: the input transform of the
+/// tile's eight reads (two from each neighbouring tile), or with `gradient` the output
+/// gradient's transform of its four values.
+AVX2 CONSTANT_FOLDED void row_components(const float *x, int channels, int height, int width, int gradient, float *u,
+                                        long component_stride, long channel_stride) {
     int per_row = width / 4, tiles = height * per_row;
     // Per position of lane 0's tile in its row: all-ones at the lanes whose tile starts a row
     // (their two leftmost reads are padding) and at those whose tile ends one (the rightmost two).
@@ -172,7 +172,6 @@ AVX2 void mn_avx2_row_input(const float *x, int channels, int height, int width,
         starts[t0] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)s));
         ends[t0] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)e));
     }
-    const __m256i previous = _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6), next = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
     for (int c = 0; c < channels; c++) {
         const float *plane = x + (long)c * height * width;
         float *uc = u + (long)c * channel_stride;
@@ -180,20 +179,34 @@ AVX2 void mn_avx2_row_input(const float *x, int channels, int height, int width,
             int count = tiles - f0 < 8 ? tiles - f0 : 8;
             __m256 a[4], d[8], v[8];
             load_tiles(plane, f0, count, a);
-            to_phases(a, d + 2);
-            // Reads 0 and 1 are the previous tile's last two inputs, reads 6 and 7 the next tile's
-            // first two: the phases moved by one lane, with the neighbours of the group at its ends.
-            float before2 = f0 > 0 ? plane[4L * f0 - 2] : 0, before1 = f0 > 0 ? plane[4L * f0 - 1] : 0;
-            float after0 = f0 + 8 < tiles ? plane[4L * (f0 + 8)] : 0, after1 = f0 + 8 < tiles ? plane[4L * (f0 + 8) + 1] : 0;
-            __m256 start = starts[f0 % per_row], end = ends[f0 % per_row];
-            d[0] = _mm256_andnot_ps(start, _mm256_blend_ps(_mm256_permutevar8x32_ps(d[4], previous), _mm256_set1_ps(before2), 0x01));
-            d[1] = _mm256_andnot_ps(start, _mm256_blend_ps(_mm256_permutevar8x32_ps(d[5], previous), _mm256_set1_ps(before1), 0x01));
-            d[6] = _mm256_andnot_ps(end, _mm256_blend_ps(_mm256_permutevar8x32_ps(d[2], next), _mm256_set1_ps(after0), 0x80));
-            d[7] = _mm256_andnot_ps(end, _mm256_blend_ps(_mm256_permutevar8x32_ps(d[3], next), _mm256_set1_ps(after1), 0x80));
-            apply8(BT, 8, 8, 8, 1, d, v);
+            if (gradient) {
+                to_phases(a, d);
+                apply8(AT, 8, 4, 1, 8, d, v);
+            } else {
+                // Reads 0 and 1 are the previous tile's last two inputs, reads 6 and 7 the next
+                // tile's first two: phases moved by one lane, with the group's neighbours at its ends.
+                to_phases(a, d + 2);
+                int before = f0 > 0, after = f0 + 8 < tiles;
+                __m256 start = starts[f0 % per_row], end = ends[f0 % per_row];
+                d[0] = shifted(d[4], 1, before ? plane[4L * f0 - 2] : 0, start);
+                d[1] = shifted(d[5], 1, before ? plane[4L * f0 - 1] : 0, start);
+                d[6] = shifted(d[2], 0, after ? plane[4L * (f0 + 8)] : 0, end);
+                d[7] = shifted(d[3], 0, after ? plane[4L * (f0 + 8) + 1] : 0, end);
+                apply8(BT, 8, 8, 8, 1, d, v);
+            }
             for (int j = 0; j < 8; j++) put_first(uc + j * component_stride + f0, v[j], count, 0);
         }
     }
+}
+
+AVX2 void mn_avx2_row_input(const float *x, int channels, int height, int width, float *u, long component_stride,
+                            long channel_stride) {
+    row_components(x, channels, height, width, 0, u, component_stride, channel_stride);
+}
+
+AVX2 void mn_avx2_row_gradient(const float *dy, int channels, int height, int width, float *z, long component_stride,
+                               long channel_stride) {
+    row_components(dy, channels, height, width, 1, z, component_stride, channel_stride);
 }
 
 AVX2 void mn_avx2_row_output(const float *mm, long component_stride, long channel_stride, int channels, int height,
@@ -209,23 +222,6 @@ AVX2 void mn_avx2_row_output(const float *mm, long component_stride, long channe
             apply8(AT, 4, 8, 8, 1, v, o);
             to_tiles(o, a);
             for (int i = 0; i < 4; i++) put_first(plane + 4L * f0 + 8 * i, a[i], 4 * count - 8 * i, accumulate);
-        }
-    }
-}
-
-AVX2 void mn_avx2_row_gradient(const float *dy, int channels, int height, int width, float *z, long component_stride,
-                               long channel_stride) {
-    int tiles = height * (width / 4);
-    for (int c = 0; c < channels; c++) {
-        const float *plane = dy + (long)c * height * width;
-        float *zc = z + (long)c * channel_stride;
-        for (int f0 = 0; f0 < tiles; f0 += 8) {
-            int count = tiles - f0 < 8 ? tiles - f0 : 8;
-            __m256 a[4], d[4], v[8];
-            load_tiles(plane, f0, count, a);
-            to_phases(a, d);
-            apply8(AT, 8, 4, 1, 8, d, v);
-            for (int j = 0; j < 8; j++) put_first(zc + j * component_stride + f0, v[j], count, 0);
         }
     }
 }

@@ -8,6 +8,23 @@
 /// Inlined wherever called, so that the constant matrices and sizes unroll the loops.
 #define CONSTANT_FOLDED __attribute__((always_inline)) static inline
 
+/// Defines `name(matrix, rows, cols, row_step, col_step, in, out)` for vectors of type `vec`:
+/// `out[r] = sum_c matrix[r * row_step + c * col_step] * in[c]`. With the matrix one of the
+/// constant transforms and the sizes constant after inlining, the loops unroll fully and the
+/// zero entries drop out.
+#define DEFINE_APPLY(name, target, vec, zero, fmadd, broadcast)                                             \
+    target CONSTANT_FOLDED void name(const float *matrix, int rows, int cols, int row_step, int col_step,  \
+                                     const vec *in, vec *out) {                                            \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < rows; r++) {                               \
+            vec acc = zero();                                                                              \
+            _Pragma("clang loop unroll(full)") for (int c = 0; c < cols; c++) {                           \
+                float w = matrix[r * row_step + c * col_step];                                             \
+                if (w != 0.0f) acc = fmadd(broadcast(w), in[c], acc);                                      \
+            }                                                                                              \
+            out[r] = acc;                                                                                  \
+        }                                                                                                  \
+    }
+
 /// The F(4, 5) input transform `B^T` and output transform `A^T` at the points 0, 1, -1, 2, -2,
 /// 1/2, -1/2 and infinity (see `mn_winograd5_matrices`). As constants, the fully unrolled
 /// transforms skip their zeros.
