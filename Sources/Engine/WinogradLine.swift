@@ -31,8 +31,9 @@ struct WinogradLine {
     static let enabled: Bool = mn_winograd5_available() != 0 && getenv("METANAS_WINOGRAD").map { String(cString: $0) } != "0"
 
     /// About how many matrix columns the products of one group of images have: two 28x28
-    /// images, which keeps the products on OpenBLAS's small-matrix path (it leaves it past about
-    /// 10^6 multiply-adds per product, at half the speed here).
+    /// images, which keeps the products on OpenBLAS's small-matrix path of its AVX-512 kernels
+    /// (it leaves it past about 10^6 multiply-adds per product, at half the speed). Its AVX2
+    /// kernels have no such path; there, groups of 784 and 1568 columns were no faster.
     static let columnsPerGroup = 392
 
     init?(_ g: ConvGeometry, isRow: Bool) {
