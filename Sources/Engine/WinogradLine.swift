@@ -88,42 +88,33 @@ struct WinogradLine {
     /// or with `gradient` the output gradient's transform of the filter gradient.
     private func transform(_ planes: UnsafePointer<Float>, channels: Int, gradient: Bool,
                            into u: UnsafeMutablePointer<Float>, columns: Int) {
-        let (c, h, w, stride) = (Int32(channels), Int32(g.height), Int32(g.width), channels * columns)
-        if isRow && tiledWidth != g.width {
-            withTiledPlane { tiled in
-                for ch in 0..<channels {
-                    widen(planes + ch * g.height * g.width, into: tiled)
-                    let (one, at, wide) = (Int32(1), u + ch * columns, Int32(tiledWidth))
-                    if gradient {
-                        mn_winograd5_row_gradient(tiled, one, h, wide, at, stride, columns)
-                    } else {
-                        mn_winograd5_row_input(tiled, one, h, wide, at, stride, columns)
-                    }
-                }
+        func run(_ planes: UnsafePointer<Float>, width: Int) {
+            let (c, h, w, stride) = (Int32(channels), Int32(g.height), Int32(width), channels * columns)
+            switch (isRow, gradient) {
+            case (true, false): mn_winograd5_row_input(planes, c, h, w, u, stride, columns)
+            case (false, false): mn_winograd5_column_input(planes, c, h, w, u, stride, columns)
+            case (true, true): mn_winograd5_row_gradient(planes, c, h, w, u, stride, columns)
+            case (false, true): mn_winograd5_column_gradient(planes, c, h, w, u, stride, columns)
             }
+        }
+        guard tiledWidth != g.width else {
+            run(planes, width: g.width)
             return
         }
-        switch (isRow, gradient) {
-        case (true, false): mn_winograd5_row_input(planes, c, h, w, u, stride, columns)
-        case (false, false): mn_winograd5_column_input(planes, c, h, w, u, stride, columns)
-        case (true, true): mn_winograd5_row_gradient(planes, c, h, w, u, stride, columns)
-        case (false, true): mn_winograd5_column_gradient(planes, c, h, w, u, stride, columns)
+        withTiledPlanes(channels) { tiled in
+            let (W, wide) = (g.width, tiledWidth)
+            for r in 0..<channels * g.height {
+                let row = tiled + r * wide
+                row.update(from: planes + r * W, count: W)
+                (row + W).update(repeating: 0, count: wide - W)
+            }
+            run(tiled, width: wide)
         }
     }
 
-    /// One plane at ``tiledWidth``, for `body`.
-    private func withTiledPlane(_ body: (UnsafeMutablePointer<Float>) -> Void) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: g.height * tiledWidth) { body($0.baseAddress!) }
-    }
-
-    /// Copies a plane into `tiled`, each row followed by zeros up to ``tiledWidth``.
-    private func widen(_ plane: UnsafePointer<Float>, into tiled: UnsafeMutablePointer<Float>) {
-        let (W, wide) = (g.width, tiledWidth)
-        for r in 0..<g.height {
-            let row = tiled + r * wide
-            row.update(from: plane + r * W, count: W)
-            (row + W).update(repeating: 0, count: wide - W)
-        }
+    /// `channels` planes at ``tiledWidth``, for `body`.
+    private func withTiledPlanes(_ channels: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        withAlignedScratch(channels * g.height * tiledWidth) { body($0) }
     }
 
     /// The outputs of `channels` planes from their products at `m` (the layout of
@@ -140,17 +131,15 @@ struct WinogradLine {
             mn_winograd5_row_output(m, stride, columns, c, h, w, out, add)
             return
         }
-        let (W, wide) = (g.width, tiledWidth)
-        withTiledPlane { tiled in
-            for ch in 0..<channels {
-                mn_winograd5_row_output(m + ch * columns, stride, columns, 1, h, Int32(wide), tiled, 0)
-                let plane = out + ch * g.height * W
-                for r in 0..<g.height {
-                    if accumulating {
-                        Vector.add(tiled + r * wide, plane + r * W, W)
-                    } else {
-                        (plane + r * W).update(from: tiled + r * wide, count: W)
-                    }
+        // Rows at the tiled width, of which the first `width` outputs are kept.
+        withTiledPlanes(channels) { tiled in
+            let (W, wide) = (g.width, tiledWidth)
+            mn_winograd5_row_output(m, stride, columns, c, h, Int32(wide), tiled, 0)
+            for r in 0..<channels * g.height {
+                if accumulating {
+                    Vector.add(tiled + r * wide, out + r * W, W)
+                } else {
+                    (out + r * W).update(from: tiled + r * wide, count: W)
                 }
             }
         }
