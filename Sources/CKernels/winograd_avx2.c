@@ -65,8 +65,8 @@ AVX2 static inline void load_tiles(const float *plane, int f0, int count, __m256
 
 /// Where the column-tile vector of the plane's columns from `w0` starts, and how many of its
 /// lanes are new: on planes at least 8 wide, the last vector ends at the plane's edge and
-/// overlaps the one before, so that no masked access is needed (masked stores are slow on some
-/// processors); narrower planes take one masked vector.
+/// overlaps the one before, so that no masked access is needed; narrower planes take one
+/// masked vector.
 typedef struct {
     int at, fresh, count;
 } Span;
