@@ -1,4 +1,8 @@
+import CKernels
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Kernels parallelise themselves over images and channels, so the BLAS library is kept to
 /// one thread: this avoids oversubscription when tasks of a meta-batch run side by side, and
@@ -6,15 +10,37 @@ import COpenBLAS
 private let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 
 /// Row-major single-precision matrix product `C = alpha * op(A) op(B) + beta * C`.
+///
+/// On processors with AVX2 and FMA but without AVX-512, products with `alpha` 1 and `beta` 0
+/// or 1 run on ``smallProducts`` instead of OpenBLAS.
 @inline(__always)
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if smallProducts && alpha == 1 && (beta == 0 || beta == 1)
+        && mn_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, lda, b, ldb,
+                    beta == 1 ? 1 : 0, c, ldc) != 0 {
+        return
+    }
     _ = blasSingleThreaded
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
                 beta, c, blasint(ldc))
 }
+
+/// Whether matrix products run on the kernels of `Sources/CKernels/gemm_avx2.c` rather than
+/// OpenBLAS: on processors with AVX2 and FMA but without AVX-512.
+///
+/// The products of this project's convolutions are small (28 filters of 28 channels against a
+/// plane of 784 columns, or the 28 x 28 filter gradient summed over such a plane). OpenBLAS's
+/// AVX2 ("Haswell") kernels have no path for such sizes: every call copies both operands into
+/// packed panels and clears C before adding to it, which took a third as long as the products
+/// themselves in a profile of the reference network. The kernels of `gemm_avx2.c` read the
+/// operands where they lie. OpenBLAS's AVX-512 kernels do have a small-matrix path, faster than
+/// these, and keep the products there. `METANAS_SMALL_GEMM=0` in the environment keeps OpenBLAS
+/// everywhere (to compare the two).
+let smallProducts: Bool = mn_sgemm_available() != 0 && recommendedBLASCoreType() == "Haswell"
+    && getenv("METANAS_SMALL_GEMM").map { String(cString: $0) } != "0"
 
 /// Peak single-precision matrix-product throughput of this machine, in GFLOP/s, measured on a
 /// square product of side `size` with `threads` threads splitting the columns.
