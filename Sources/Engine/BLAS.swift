@@ -11,17 +11,36 @@ private let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 
 /// Row-major single-precision matrix product `C = alpha * op(A) op(B) + beta * C`.
 ///
-/// On processors with AVX2 and FMA but without AVX-512, products with `alpha` 1 and `beta` 0
-/// or 1 run on ``smallProducts`` instead of OpenBLAS.
+/// On processors with AVX2 and FMA but without AVX-512, small products (see
+/// ``isSmallProduct(transB:m:n:k:)``) with `alpha` 1 and `beta` 0 or 1 run on the kernels of
+/// ``smallProducts`` instead of OpenBLAS.
 @inline(__always)
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    if smallProducts && alpha == 1 && (beta == 0 || beta == 1)
+    if smallProducts && alpha == 1 && (beta == 0 || beta == 1) && isSmallProduct(transB: transB, m: m, n: n, k: k)
         && mn_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, lda, b, ldb,
                     beta == 1 ? 1 : 0, c, ldc) != 0 {
         return
     }
+    openblasSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                  beta: beta, c: c, ldc: ldc)
+}
+
+/// Whether a product fits the unpacked kernels' use of the cache: a 16-column panel of B
+/// (`k` rows) within the first-level cache for `A B`, six rows of A (`k` long) in the
+/// second-level cache for `A B^T`, whose few rows and columns are dot products. Larger
+/// products, which OpenBLAS blocks for the caches, stay there.
+@inline(__always)
+func isSmallProduct(transB: Bool, m: Int, n: Int, k: Int) -> Bool {
+    transB ? k <= 8192 && m <= 512 && n <= 512 : k <= 512
+}
+
+/// `sgemm` on OpenBLAS, whatever the processor.
+@inline(__always)
+func openblasSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
     _ = blasSingleThreaded
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
@@ -42,8 +61,8 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
 let smallProducts: Bool = mn_sgemm_available() != 0 && recommendedBLASCoreType() == "Haswell"
     && getenv("METANAS_SMALL_GEMM").map { String(cString: $0) } != "0"
 
-/// Peak single-precision matrix-product throughput of this machine, in GFLOP/s, measured on a
-/// square product of side `size` with `threads` threads splitting the columns.
+/// Peak single-precision matrix-product throughput of this machine, in GFLOP/s, measured with
+/// OpenBLAS on a square product of side `size` with `threads` threads splitting the columns.
 public func measureSgemmPeak(size: Int = 1024, threads: Int, repetitions: Int = 5) -> Double {
     let a = [Float](repeating: 0.5, count: size * size)
     let b = [Float](repeating: 0.25, count: size * size)
@@ -58,8 +77,9 @@ public func measureSgemmPeak(size: Int = 1024, threads: Int, repetitions: Int = 
                     let t0 = monotonicSeconds()
                     parallelFor(parts, threads: threads) { p in
                         let lo = p * size / parts, hi = (p + 1) * size / parts
-                        sgemm(m: size, n: hi - lo, k: size, a: a.baseAddress!, lda: size,
-                              b: b.baseAddress! + lo, ldb: size, beta: 0, c: cp.value + lo, ldc: size)
+                        openblasSgemm(transA: false, transB: false, m: size, n: hi - lo, k: size, alpha: 1,
+                                      a: a.baseAddress!, lda: size, b: b.baseAddress! + lo, ldb: size, beta: 0,
+                                      c: cp.value + lo, ldc: size)
                     }
                     best = min(best, monotonicSeconds() - t0)
                 }
