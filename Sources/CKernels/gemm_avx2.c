@@ -4,9 +4,6 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
-#ifndef NT_ROWS
-#define NT_ROWS 6
-#endif
 
 int mn_sgemm_available(void) {
     __builtin_cpu_init();
@@ -153,7 +150,7 @@ AVX2 INLINE void nt_row(const int MR, int n, int k, const float *a, long lda, co
 AVX2 static void gemm_nt(int m, int n, int k, const float *a, long lda, const float *b, long ldb,
                          float *c, long ldc, int accumulate) {
     int i = 0;
-    for (; i + NT_ROWS <= m; i += NT_ROWS) nt_row(NT_ROWS, n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
+    for (; i + 6 <= m; i += 6) nt_row(6, n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
     switch (m - i) {
     case 5: nt_row(5, n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate); break;
     case 4: nt_row(4, n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate); break;
