@@ -1,3 +1,8 @@
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The BLAS kernel family this processor should use, decided from the CPU's feature flags.
 ///
 /// OpenBLAS 0.3.21 picks its kernels from the processor's model number and falls back to its
@@ -21,4 +26,18 @@ public func recommendedBLASCoreType(cpuinfo: String? = nil) -> String? {
     if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"]) { return "SkylakeX" }
     if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
     return nil
+}
+
+/// The kernels this process runs where the engine has a choice, in words: the benchmark prints
+/// it, so that figures say which kernels produced them (they depend on the processor and on
+/// `METANAS_SMALL_GEMM`, `METANAS_WINOGRAD` and `OPENBLAS_CORETYPE`).
+public func kernelSelection() -> String {
+    let blas = getenv("OPENBLAS_CORETYPE").map { "OpenBLAS, \(String(cString: $0)) kernels" } ?? "OpenBLAS"
+    let products = smallProducts ? "the unpacked AVX2 kernels (\(blas) past their sizes)" : blas
+    let wide = mn_depthwise_available() != 0
+    let lines = WinogradLine.enabled ? "Winograd F(4, 5), \(wide ? "AVX-512" : "AVX2") transforms" : "direct taps"
+    let depthwise = ConvKernels.registerRows && ConvKernels.registerRowsAvailable
+        ? "AVX-512 register rows" : "padded-plane stencils"
+    return "kernels: matrix products on \(products); 1x5 and 5x1 filters by \(lines); "
+        + "depthwise 3x3 and max pooling on \(depthwise)"
 }

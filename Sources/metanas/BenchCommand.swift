@@ -89,6 +89,7 @@ struct BenchCommand: Command {
     func run() throws {
         let timings: [MetaNASTiming]
         if threadCounts.count == 1 {
+            print(kernelSelection())
             var found: MetaNASTiming?
             if suite == .engine || suite == .all { engine() }
             if suite == .network || suite == .all { try network() }

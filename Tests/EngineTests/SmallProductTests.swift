@@ -121,4 +121,12 @@ struct SmallProductTests {
         Self.check(form, m: 28, n: 49, k: 28, accumulate: false, throughWrapper: true)
         Self.check(form, m: 7, n: 33, k: 20, accumulate: true, throughWrapper: true)
     }
+
+    @Test("the benchmark's kernel line names the products' and line filters' kernels this process runs")
+    func kernelLineMatchesTheSelection() {
+        let line = kernelSelection()
+        #expect(line.contains("unpacked AVX2") == smallProducts)
+        #expect(line.contains("Winograd") == WinogradLine.enabled)
+        #expect(line.contains("register rows") == (ConvKernels.registerRows && ConvKernels.registerRowsAvailable))
+    }
 }
