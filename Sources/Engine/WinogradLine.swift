@@ -32,8 +32,10 @@ struct WinogradLine {
 
     /// About how many matrix columns the products of one group of images have: two 28x28
     /// images, which keeps the products on OpenBLAS's small-matrix path of its AVX-512 kernels
-    /// (it leaves it past about 10^6 multiply-adds per product, at half the speed). Its AVX2
-    /// kernels have no such path; there, groups of 784 and 1568 columns were no faster.
+    /// (it leaves it past about 10^6 multiply-adds per product, at half the speed). On AVX2
+    /// processors, with OpenBLAS's products, groups of 784 and 1568 columns were no faster; with
+    /// the unpacked products that run there now, neither were groups of one image (196 columns,
+    /// whose transformed input and products fit the second-level cache).
     static let columnsPerGroup = 392
 
     init?(_ g: ConvGeometry, isRow: Bool) {
