@@ -75,9 +75,9 @@ int mn_sgemm_available(void);
 
 /// Row-major `C = op(A) op(B)`, or `C += op(A) op(B)` with `accumulate`, for the small products
 /// of this project's convolutions, without packing either operand: op(A) is `m x k`, op(B) is
-/// `k x n`. Without `trans_b`, tiles of 4 rows x 24 columns keep their sums in registers while
+/// `k x n`. Without `trans_b`, tiles of 6 rows x 16 columns keep their sums in registers while
 /// a panel of B's rows stays in cache; with `trans_b` (A and B both contiguous along the sum),
-/// 4 x 3 dot products run in eight-lane partial sums. Summation order is fixed by the shape, so
+/// 6 x 2 dot products run in eight-lane partial sums. Summation order is fixed by the shape, so
 /// results do not depend on where or when a product runs. Returns 0 without touching `c` for
 /// the one form it does not take (both operands transposed).
 int mn_sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, long lda, const float *b, long ldb,
