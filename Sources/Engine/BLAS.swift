@@ -59,7 +59,7 @@ func openblasSgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Fl
 /// these, and keep the products there. `METANAS_SMALL_GEMM=0` in the environment keeps OpenBLAS
 /// everywhere (to compare the two).
 let smallProducts: Bool = mn_sgemm_available() != 0 && recommendedBLASCoreType() == "Haswell"
-    && getenv("METANAS_SMALL_GEMM").map { String(cString: $0) } != "0"
+    && !switchedOff("METANAS_SMALL_GEMM")
 
 /// Peak single-precision matrix-product throughput of this machine, in GFLOP/s, measured with
 /// OpenBLAS on a square product of side `size` with `threads` threads splitting the columns.

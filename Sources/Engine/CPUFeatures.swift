@@ -36,8 +36,13 @@ public func kernelSelection() -> String {
     let products = smallProducts ? "the unpacked AVX2 kernels (\(blas) past their sizes)" : blas
     let wide = mn_depthwise_available() != 0
     let lines = WinogradLine.enabled ? "Winograd F(4, 5), \(wide ? "AVX-512" : "AVX2") transforms" : "direct taps"
-    let depthwise = ConvKernels.registerRows && ConvKernels.registerRowsAvailable
-        ? "AVX-512 register rows" : "padded-plane stencils"
+    let depthwise = ConvKernels.registerRowsInUse ? "AVX-512 register rows" : "padded-plane stencils"
     return "kernels: matrix products on \(products); 1x5 and 5x1 filters by \(lines); "
         + "depthwise 3x3 and max pooling on \(depthwise)"
+}
+
+/// Whether the environment variable `name` is set to `0`: the engine's switches for turning a
+/// kernel choice off (to compare it with what it replaces).
+func switchedOff(_ name: String) -> Bool {
+    getenv(name).map { String(cString: $0) } == "0"
 }

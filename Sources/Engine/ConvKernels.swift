@@ -387,7 +387,7 @@ public enum ConvKernels {
 
         init(_ g: ConvGeometry) {
             self.g = g
-            registerRows = ConvKernels.registerRows && ConvKernels.registerRowsAvailable
+            registerRows = ConvKernels.registerRowsInUse
                 && g.kernelH == 3 && g.kernelW == 3 && g.dilationH == g.dilationW && (1...2).contains(g.dilationH)
                 && g.padH == g.dilationH && g.padW == g.dilationW && g.strideH == g.strideW && (1...2).contains(g.strideH)
                 && mn_depthwise_fits(Int32(g.width)) != 0
@@ -719,4 +719,8 @@ public enum ConvKernels {
 
     /// Whether this processor runs the register-row kernels.
     static let registerRowsAvailable = mn_depthwise_available() != 0
+
+    /// Whether this process runs the register-row kernels where a plane fits them: available
+    /// and not bound off by ``registerRows``.
+    static var registerRowsInUse: Bool { registerRows && registerRowsAvailable }
 }

@@ -28,7 +28,7 @@ struct WinogradLine {
     /// Whether the transforms run on this processor (AVX-512 F, or AVX2 with FMA) and are
     /// enabled. Setting `METANAS_WINOGRAD=0` in the environment keeps the direct taps (to compare
     /// the two).
-    static let enabled: Bool = mn_winograd5_available() != 0 && getenv("METANAS_WINOGRAD").map { String(cString: $0) } != "0"
+    static let enabled: Bool = mn_winograd5_available() != 0 && !switchedOff("METANAS_WINOGRAD")
 
     /// About how many matrix columns the products of one group of images have: two 28x28
     /// images, which keeps the products on OpenBLAS's small-matrix path of its AVX-512 kernels
