@@ -24,6 +24,12 @@ extension Tensor {
     }
 }
 
+/// `count` standard normal samples from a generator seeded with `seed`.
+func normalSamples(_ count: Int, seed: UInt64) -> [Float] {
+    var g = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in g.nextNormal() }
+}
+
 /// Expects `actual` to have `expected`'s shape and every element within `tolerance` of it.
 func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float = 1e-5,
                  sourceLocation: SourceLocation = #_sourceLocation) {

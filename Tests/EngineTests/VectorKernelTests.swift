@@ -8,14 +8,9 @@ struct VectorKernelTests {
     /// Lengths that reach the 32-, 16- and 8-wide loops and the scalar tails.
     static let lengths = [3, 8, 13, 16, 31, 40, 70, 784]
 
-    static func samples(_ n: Int, seed: UInt64) -> [Float] {
-        var g = SeededGenerator(seed: seed)
-        return (0..<n).map { _ in g.nextNormal() }
-    }
-
     @Test("combine equals, bit for bit, one fused multiply-add chain per element in term order", arguments: lengths)
     func combineIsOneChainPerElement(n: Int) {
-        let xs = (0..<7).map { Self.samples(n, seed: 40 + UInt64($0)) }
+        let xs = (0..<7).map { normalSamples(n, seed: 40 + UInt64($0)) }
         let factors: [Float] = [0.3, -1.7, 0.01, 2.5, -0.4, 1, 0.125]
         let bias: Float = -0.75
         var expected = [Float](repeating: 0, count: n)
@@ -34,8 +29,8 @@ struct VectorKernelTests {
 
     @Test("dot3 equals three separate dot products bit for bit, and sumAndDot equals sum and dot", arguments: lengths)
     func multiDotsMatchSingleOnes(n: Int) {
-        let d = Self.samples(n, seed: 1), x0 = Self.samples(n, seed: 2), x1 = Self.samples(n, seed: 3)
-        let x2 = Self.samples(n, seed: 4)
+        let d = normalSamples(n, seed: 1), x0 = normalSamples(n, seed: 2), x1 = normalSamples(n, seed: 3)
+        let x2 = normalSamples(n, seed: 4)
         let (a, b, c) = Vector.dot3(d, x0, x1, x2, n)
         #expect(a == Vector.dot(d, x0, n))
         #expect(b == Vector.dot(d, x1, n))
