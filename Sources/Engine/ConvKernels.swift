@@ -384,6 +384,22 @@ public enum ConvKernels {
         /// Whether planes run on the register-row kernels of ``ConvKernels/registerRows``
         /// instead of the padded-plane stencils.
         let registerRows: Bool
+        /// Whether planes run on their phase split instead (stride-2 3x3 filters; see
+        /// ``split(_:into:)``).
+        let phased: Bool
+        /// Rows of one phase plane, and its row pitch (at least the half of a padded row).
+        let phaseHeight: Int, phaseWidth: Int
+        /// Elements of the phase planes a split keeps (four, or one at dilation 2), with the
+        /// zero slack that the filter gradient's last run reads past them.
+        let phaseCount: Int
+        /// Offset of each tap into the phase planes.
+        let phaseOffsets: [Int]
+        /// Per phase plane: the taps that read it, and their offsets negated (for gathering
+        /// the plane's gradient from the output gradient).
+        let phaseTaps: [[Int]], phaseGatherOffsets: [[Int]]
+        /// Elements of the grid after ``withScratch(_:)``'s margin: the wide stride-1 output, or
+        /// an output gradient at the phase planes' pitch, whichever is larger.
+        let gridCount: Int
 
         init(_ g: ConvGeometry) {
             self.g = g
@@ -395,12 +411,38 @@ public enum ConvKernels {
             wp = g.width + 2 * g.padW
             ho1 = hp - g.dilationH * (g.kernelH - 1)
             wideCount = ho1 * wp
-            paddedCount = hp * wp + g.dilationW * (g.kernelW - 1)
             var offs: [Int] = []
             for i in 0..<g.kernelH { for j in 0..<g.kernelW { offs.append(i * g.dilationH * wp + j * g.dilationW) } }
             offsets = offs
             negatedOffsets = offs.map { -$0 }
             margin = offs.max() ?? 0
+
+            let d = g.dilationH
+            phased = !registerRows && ConvKernels.phaseSplit && g.kernelH == 3 && g.kernelW == 3
+                && g.strideH == 2 && g.strideW == 2 && g.dilationW == d && (1...2).contains(d) && g.padH == d && g.padW == d
+            // Rows of more than a vector are padded with zeros to whole vectors, so that each
+            // starts on a vector boundary.
+            let halfWidth = (wp + 1) / 2
+            (phaseHeight, phaseWidth) = ((hp + 1) / 2, halfWidth > 8 ? (halfWidth + 7) / 8 * 8 : halfWidth)
+            let planes = d == 1 ? 4 : 1, planeSize = phaseHeight * phaseWidth
+            phaseCount = phased ? planes * planeSize + phaseWidth + 8 : 0
+            var (po, taps, gather) = ([Int](), [[Int]](repeating: [], count: planes), [[Int]](repeating: [], count: planes))
+            for i in 0..<3 {
+                for j in 0..<3 {
+                    // Tap (i, j) reads padded row 2 ho + d i and column 2 wo + d j: row ho + (d i) / 2 of
+                    // the plane of phase ((d i) % 2, (d j) % 2), at column wo + (d j) / 2.
+                    let (r, c) = (i * d, j * d)
+                    let plane = d == 1 ? 2 * (r & 1) + (c & 1) : 0, shift = (r >> 1) * phaseWidth + (c >> 1)
+                    po.append(plane * planeSize + shift)
+                    taps[plane].append(i * 3 + j)
+                    gather[plane].append(-shift)
+                }
+            }
+            (phaseOffsets, phaseTaps, phaseGatherOffsets) = (phased ? po : [], taps, gather)
+            paddedCount = max(hp * wp + g.dilationW * (g.kernelW - 1), roundedToLine(phaseCount))
+            // The input gradient's rows read whole vectors from the grid, up to a vector and a
+            // column past its last row's end.
+            gridCount = max(wideCount, phased ? planeSize + phaseWidth + 16 : 0)
         }
 
         /// Copies an `H x W` plane into the interior of a padded plane whose border is `fill`.
@@ -468,7 +510,7 @@ public enum ConvKernels {
         /// Scratch for one plane: a padded plane, then a wide grid with `margin` zeros on both
         /// sides. Returns pointers to the padded plane and to the wide grid's first element.
         func withScratch<R>(_ body: (_ padded: UnsafeMutablePointer<Float>, _ wide: UnsafeMutablePointer<Float>) -> R) -> R {
-            withAlignedScratch(paddedCount + wideCount + 2 * margin) { buffer in
+            withAlignedScratch(paddedCount + gridCount + 2 * margin) { buffer in
                 let wide = buffer + paddedCount + margin
                 (wide - margin).update(repeating: 0, count: margin)
                 (wide + wideCount).update(repeating: 0, count: margin)
@@ -512,6 +554,10 @@ public enum ConvKernels {
         @inline(__always)
         func prepared(_ src: UnsafePointer<Float>, in padded: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
             if registerRows { return src }
+            if phased {
+                split(src, into: padded)
+                return UnsafePointer(padded)
+            }
             pad(src, into: padded)
             return UnsafePointer(padded)
         }
@@ -523,6 +569,8 @@ public enum ConvKernels {
             if registerRows {
                 mn_depthwise3x3_forward(src, Int32(g.height), Int32(g.width), Int32(g.dilationH), Int32(g.strideH), weights,
                                         bias, dst, 0)
+            } else if phased {
+                filter(phases: src, weights: weights, bias: bias, wide: wide, into: dst)
             } else {
                 filter(padded: src, weights: weights, offsets: offsets, bias: bias, wide: wide, into: dst)
             }
@@ -567,6 +615,11 @@ public enum ConvKernels {
                       offsets: UnsafePointer<Int>, scratch: BackwardScratch,
                       dx: UnsafeMutablePointer<Float>?, accumulatingDX: Bool = false,
                       filterGradient: UnsafeMutablePointer<Float>?) {
+            if phased {
+                backward(dy: dy, phases: input, weights: weights, scratch: scratch, dx: dx, accumulatingDX: accumulatingDX,
+                         filterGradient: filterGradient)
+                return
+            }
             guard registerRows else {
                 backward(dy: dy, paddedInput: input, weights: weights, offsets: offsets, scratch: scratch,
                          dx: dx, accumulatingDX: accumulatingDX, filterGradient: filterGradient)
@@ -716,6 +769,12 @@ public enum ConvKernels {
     /// (the default) rather than on the padded-plane stencils. The two agree up to rounding;
     /// tests bind this to false to compare them.
     @TaskLocal public static var registerRows = true
+
+    /// Whether stride-2 3x3 depthwise filters and average pools that do not run on the
+    /// register-row kernels read their input split into phases (the default; see
+    /// ``DepthwisePlan/split(_:into:)``) rather than computing every stride-1 output and
+    /// sampling it. `METANAS_PHASE_SPLIT=0` in the environment turns it off; tests bind it.
+    @TaskLocal public static var phaseSplit = !switchedOff("METANAS_PHASE_SPLIT")
 
     /// Whether this processor runs the register-row kernels.
     static let registerRowsAvailable = mn_depthwise_available() != 0

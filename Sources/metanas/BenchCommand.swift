@@ -177,7 +177,8 @@ struct BenchCommand: Command {
         // The peak is the best of measurements before and after the table, so that a slow
         // moment of a shared machine cannot inflate the percentages.
         var peak = measureSgemmPeak(size: 1024, threads: threads, repetitions: 10)
-        struct Case { let name: String; let cin: Int; let cout: Int; let size: Int; let k: (Int, Int); let pad: (Int, Int); let dil: Int; let groups: Int }
+        struct Case { let name: String; let cin: Int; let cout: Int; let size: Int; let k: (Int, Int); let pad: (Int, Int); let dil: Int; let groups: Int
+            var stride = 1 }
         let cases = [
             Case(name: "conv 1x5 28->28 @28", cin: 28, cout: 28, size: 28, k: (1, 5), pad: (0, 2), dil: 1, groups: 1),
             Case(name: "conv 5x1 28->28 @28", cin: 28, cout: 28, size: 28, k: (5, 1), pad: (2, 0), dil: 1, groups: 1),
@@ -191,6 +192,8 @@ struct BenchCommand: Command {
             Case(name: "depthwise 3x3 @14", cin: 28, cout: 28, size: 14, k: (3, 3), pad: (1, 1), dil: 1, groups: 28),
             Case(name: "dilated dw 3x3 d2 @28", cin: 28, cout: 28, size: 28, k: (3, 3), pad: (2, 2), dil: 2, groups: 28),
             Case(name: "dilated dw 3x3 d2 @14", cin: 28, cout: 28, size: 14, k: (3, 3), pad: (2, 2), dil: 2, groups: 28),
+            Case(name: "dw 3x3 s2 @28->14", cin: 28, cout: 28, size: 28, k: (3, 3), pad: (1, 1), dil: 1, groups: 28, stride: 2),
+            Case(name: "dil dw 3x3 d2 s2 @28->14", cin: 28, cout: 28, size: 28, k: (3, 3), pad: (2, 2), dil: 2, groups: 28, stride: 2),
             Case(name: "stem 3x3 1->84 @28", cin: 1, cout: 84, size: 28, k: (3, 3), pad: (1, 1), dil: 1, groups: 1),
         ]
         var lines: [(String, Double)] = []
@@ -200,7 +203,7 @@ struct BenchCommand: Command {
                 let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
                 let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
                 // The shapes above are valid, so this cannot throw.
-                let t = try! timeConvolution(input: x, weight: w, padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups,
+                let t = try! timeConvolution(input: x, weight: w, stride: (c.stride, c.stride), padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups,
                                              threads: .shared(team), repetitions: kernelRepetitions, generator: &g)
                 let flops = t.forwardFLOPs
                 let total = 3 * flops / (t.forward + t.inputGradient + t.weightGradient) / 1e9
