@@ -37,8 +37,10 @@ public func kernelSelection() -> String {
     let wide = mn_depthwise_available() != 0
     let lines = WinogradLine.enabled ? "Winograd F(4, 5), \(wide ? "AVX-512" : "AVX2") transforms" : "direct taps"
     let depthwise = ConvKernels.registerRowsInUse ? "AVX-512 register rows" : "padded-plane stencils"
+    let strided = ConvKernels.phaseSplit ? "phase planes" : "sampled stride-1 rows"
     return "kernels: matrix products on \(products); 1x5 and 5x1 filters by \(lines); "
         + "depthwise 3x3 and max pooling on \(depthwise)"
+        + (ConvKernels.registerRowsInUse ? "" : ", stride-2 depthwise 3x3 on \(strided)")
 }
 
 /// Whether the environment variable `name` is set to `0`: the engine's switches for turning a

@@ -118,11 +118,12 @@ struct SmallProductTests {
         Self.check(form, m: 7, n: 33, k: 20, accumulate: true, throughWrapper: true)
     }
 
-    @Test("the benchmark's kernel line names the products' and line filters' kernels this process runs")
+    @Test("the benchmark's kernel line names the products', line filters' and depthwise filters' kernels this process runs")
     func kernelLineMatchesTheSelection() {
         let line = kernelSelection()
         #expect(line.contains("unpacked AVX2") == smallProducts)
         #expect(line.contains("Winograd") == WinogradLine.enabled)
         #expect(line.contains("register rows") == ConvKernels.registerRowsInUse)
+        #expect(line.contains("phase planes") == (ConvKernels.phaseSplit && !ConvKernels.registerRowsInUse))
     }
 }
