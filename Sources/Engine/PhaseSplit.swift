@@ -167,25 +167,18 @@ extension Vector {
     static func deinterleave(_ x: UnsafePointer<Float>, _ n: Int, even: UnsafeMutablePointer<Float>,
                              odd: UnsafeMutablePointer<Float>?) {
         let raw = UnsafeRawPointer(x)
+        // Whole vectors, the last overlapping the one before (it copies the same values again).
         if n >= 16 && n % 2 == 0 {
-            // Sixteen at a time, the last sixteen overlapping the ones before (they copy the
-            // same values again).
-            var k = 0
-            while true {
+            forEachVector(n, width: 16) { k in
                 let v = raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(even + k / 2).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
-                if let odd { UnsafeMutableRawPointer(odd + k / 2).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self) }
-                if k == n - 16 { break }
-                k = Swift.min(k + 16, n - 16)
+                store(v.evenHalf, even + k / 2)
+                if let odd { store(v.oddHalf, odd + k / 2) }
             }
         } else if n >= 8 && n % 2 == 0 {
-            var k = 0
-            while true {
+            forEachVector(n) { k in
                 let v = raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)
                 UnsafeMutableRawPointer(even + k / 2).storeBytes(of: v.evenHalf, as: SIMD4<Float>.self)
                 if let odd { UnsafeMutableRawPointer(odd + k / 2).storeBytes(of: v.oddHalf, as: SIMD4<Float>.self) }
-                if k == n - 8 { break }
-                k = Swift.min(k + 8, n - 8)
             }
         } else {
             for k in 0..<n {

@@ -208,13 +208,14 @@ enum Vector {
     }
 
     /// Calls `body(i)` for the starts of the vectors that cover `0..<count` (at least eight):
-    /// `0, 8, 16, ...` and finally `count - 8`, which may overlap the vector before it. Kernels
+    /// `0, 8, 16, ...` and finally `count - 8`, which may overlap the vector before it (or the
+    /// same with vectors of `width` elements). Kernels
     /// whose outputs depend only on their inputs recompute those few outputs instead of
     /// finishing one output at a time: image rows are short (28 or 14 pixels).
-    @inline(__always) static func forEachVector(_ count: Int, _ body: (Int) -> Void) {
+    @inline(__always) static func forEachVector(_ count: Int, width: Int = 8, _ body: (Int) -> Void) {
         var start = 0
-        while start + 8 < count { body(start); start += 8 }
-        body(count - 8)
+        while start + width < count { body(start); start += width }
+        body(count - width)
     }
 
     /// `y[i] = x[i]` for one image row: whole vectors only, the last one overlapping the one

@@ -33,20 +33,8 @@ struct RegisterRowTests {
     /// a separable block (input gradient added to one the input already holds) on the same input.
     static func run(_ s: Shape, registerRows: Bool) -> Outcome {
         ConvKernels.$registerRows.withValue(registerRows) {
-            var g = SeededGenerator(seed: UInt64(s.height * 1000 + s.width * 10 + s.dilation + 4 * s.stride))
-            let (n, c, o) = (3, 4, 5)
-            let tape = Tape()
-            let x = tape.parameter(.randomUniform(shape: [n, c, s.height, s.width], low: -1, high: 1, using: &g))
-            let wd = tape.parameter(.randomUniform(shape: [c, 1, 3, 3], low: -1, high: 1, using: &g))
-            let b = tape.parameter(.randomUniform(shape: [c], low: -1, high: 1, using: &g))
-            let wp = tape.parameter(.randomUniform(shape: [o, c, 1, 1], low: -1, high: 1, using: &g))
-            let y1 = x.conv2d(wd, bias: b, stride: (s.stride, s.stride), padding: (s.dilation, s.dilation),
-                              dilation: (s.dilation, s.dilation), groups: c)
-            let y2 = x.separableConv2d(depthwise: wd, pointwise: wp, stride: s.stride, padding: s.dilation, dilation: s.dilation)
-            let r1 = tape.constant(.randomUniform(shape: y1.shape, low: -1, high: 1, using: &g))
-            let r2 = tape.constant(.randomUniform(shape: y2.shape, low: -1, high: 1, using: &g))
-            let grads = tape.gradients(of: (y1 * r1).sum() + (y2 * r2).sum())
-            return Outcome(values: [y1.value, y2.value, grads[x], grads[wd], grads[b], grads[wp]])
+            Outcome(values: depthwiseBlocks(height: s.height, width: s.width, stride: s.stride, dilation: s.dilation,
+                                            seed: UInt64(s.height * 1000 + s.width * 10 + s.dilation + 4 * s.stride)))
         }
     }
 

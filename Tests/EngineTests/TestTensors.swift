@@ -40,3 +40,29 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float = 1e-5,
     #expect(actual.maxAbsDifference(expected) <= tolerance,
             "got \(actual.data), expected \(expected.data)", sourceLocation: sourceLocation)
 }
+
+/// Values and gradients of a depthwise 3x3 convolution with bias and of a separable block
+/// (whose input gradient is added to the one the input already holds) over one random input
+/// of shape `[3, 4, height, width]`, with the outputs of `more` over the same input:
+/// `[depthwise, separable] + more + [input, depthwise filter, bias, pointwise filter gradients]`.
+/// The loss weights every output with fixed random factors.
+func depthwiseBlocks(height: Int, width: Int, stride: Int, dilation: Int, seed: UInt64,
+                     more: (Variable) -> [Variable] = { _ in [] }) -> [Tensor] {
+    var g = SeededGenerator(seed: seed)
+    let (n, c, o) = (3, 4, 5)
+    let tape = Tape()
+    let x = tape.parameter(.randomUniform(shape: [n, c, height, width], low: -1, high: 1, using: &g))
+    let wd = tape.parameter(.randomUniform(shape: [c, 1, 3, 3], low: -1, high: 1, using: &g))
+    let b = tape.parameter(.randomUniform(shape: [c], low: -1, high: 1, using: &g))
+    let wp = tape.parameter(.randomUniform(shape: [o, c, 1, 1], low: -1, high: 1, using: &g))
+    let outputs = [x.conv2d(wd, bias: b, stride: (stride, stride), padding: (dilation, dilation),
+                            dilation: (dilation, dilation), groups: c),
+                   x.separableConv2d(depthwise: wd, pointwise: wp, stride: stride, padding: dilation, dilation: dilation)]
+        + more(x)
+    var loss = (outputs[0] * tape.constant(.randomUniform(shape: outputs[0].shape, low: -1, high: 1, using: &g))).sum()
+    for y in outputs.dropFirst() {
+        loss = loss + (y * tape.constant(.randomUniform(shape: y.shape, low: -1, high: 1, using: &g))).sum()
+    }
+    let grads = tape.gradients(of: loss)
+    return outputs.map(\.value) + [grads[x], grads[wd], grads[b], grads[wp]]
+}
