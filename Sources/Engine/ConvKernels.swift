@@ -394,9 +394,6 @@ public enum ConvKernels {
         let phaseCount: Int
         /// Offset of each tap into the phase planes.
         let phaseOffsets: [Int]
-        /// Per phase plane: the taps that read it, and their offsets negated (for gathering
-        /// the plane's gradient from the output gradient).
-        let phaseTaps: [[Int]], phaseGatherOffsets: [[Int]]
         /// Elements of the grid after ``withScratch(_:)``'s margin: the wide stride-1 output, or
         /// an output gradient at the phase planes' pitch, whichever is larger.
         let gridCount: Int
@@ -426,19 +423,17 @@ public enum ConvKernels {
             (phaseHeight, phaseWidth) = ((hp + 1) / 2, halfWidth > 8 ? (halfWidth + 7) / 8 * 8 : halfWidth)
             let planes = d == 1 ? 4 : 1, planeSize = phaseHeight * phaseWidth
             phaseCount = phased ? planes * planeSize + phaseWidth + 8 : 0
-            var (po, taps, gather) = ([Int](), [[Int]](repeating: [], count: planes), [[Int]](repeating: [], count: planes))
+            var po: [Int] = []
             for i in 0..<3 {
                 for j in 0..<3 {
                     // Tap (i, j) reads padded row 2 ho + d i and column 2 wo + d j: row ho + (d i) / 2 of
                     // the plane of phase ((d i) % 2, (d j) % 2), at column wo + (d j) / 2.
                     let (r, c) = (i * d, j * d)
-                    let plane = d == 1 ? 2 * (r & 1) + (c & 1) : 0, shift = (r >> 1) * phaseWidth + (c >> 1)
-                    po.append(plane * planeSize + shift)
-                    taps[plane].append(i * 3 + j)
-                    gather[plane].append(-shift)
+                    let plane = d == 1 ? 2 * (r & 1) + (c & 1) : 0
+                    po.append(plane * planeSize + (r >> 1) * phaseWidth + (c >> 1))
                 }
             }
-            (phaseOffsets, phaseTaps, phaseGatherOffsets) = (phased ? po : [], taps, gather)
+            phaseOffsets = phased ? po : []
             paddedCount = max(hp * wp + g.dilationW * (g.kernelW - 1), roundedToLine(phaseCount))
             // The input gradient's rows read whole vectors from the grid, up to a vector and a
             // column past its last row's end.

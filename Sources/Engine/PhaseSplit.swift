@@ -11,9 +11,9 @@
 /// full-size grid three quarters zeros; the split does a quarter of that work.
 ///
 /// Backward, the output gradient is laid out at the phase planes' pitch with zeros past its
-/// width, so that the filter gradient is a dot product of it with each tap's shifted plane,
-/// and each phase plane's input gradient gathers the taps that read that plane; the planes'
-/// gradients are interleaved back into rows.
+/// width, so that the filter gradient is a dot product of it with each tap's shifted plane.
+/// The input gradient's rows are formed from it a vector at a time, their even and odd
+/// columns apart, and interleaved back.
 extension ConvKernels.DepthwisePlan {
     /// Elements of one phase plane.
     var phasePlaneSize: Int { phaseHeight * phaseWidth }
@@ -89,28 +89,21 @@ extension ConvKernels.DepthwisePlan {
             inputGradientRows(grid: grid, weights: weights, scratch: scratch.padded, dx: dx, accumulating: accumulatingDX)
             return
         }
-        let planes = scratch.padded
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { w in
-            for (p, taps) in phaseTaps.enumerated() {
-                for (k, t) in taps.enumerated() { w[k] = weights[t] }
-                phaseGatherOffsets[p].withUnsafeBufferPointer { offs in
-                    Stencil.correlate(grid, offsets: offs.baseAddress!, weights: w.baseAddress!, taps: taps.count, bias: 0,
-                                      planes + p * phasePlaneSize, phasePlaneSize)
-                }
+        // Dilation 2: the one plane's gradient gathers all nine taps; its rows and columns are
+        // the even ones of the padded plane, the odd ones get nothing.
+        let plane = scratch.padded
+        phaseOffsets.withUnsafeBufferPointer { offs in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 9) { back in
+                for t in 0..<9 { back[t] = -offs[t] }
+                Stencil.correlate(grid, offsets: back.baseAddress!, weights: weights, taps: 9, bias: 0, plane, phasePlaneSize)
             }
         }
-        let cplanes = UnsafePointer(planes)
         for r in 0..<g.height {
-            let (pr, a) = ((r + d) & 1, (r + d) >> 1)
             let out = dx + r * g.width
-            if d == 1 {
-                Vector.interleave(even: phasePlane(cplanes, pr, 1) + a * wq, odd: phasePlane(cplanes, pr, 0) + a * wq + 1,
-                                  into: out, g.width, accumulating: accumulatingDX)
-            } else if pr == 0 {
-                Vector.interleave(even: phasePlane(cplanes, 0, 0) + a * wq + 1, odd: nil, into: out, g.width,
+            if (r + d) & 1 == 0 {
+                Vector.interleave(even: plane + ((r + d) >> 1) * wq + 1, odd: nil, into: out, g.width,
                                   accumulating: accumulatingDX)
             } else if !accumulatingDX {
-                // Odd padded rows are read by no tap at dilation 2.
                 Vector.fill(out, 0, g.width)
             }
         }
