@@ -400,10 +400,11 @@ public enum ConvKernels {
 
         init(_ g: ConvGeometry) {
             self.g = g
-            registerRows = ConvKernels.registerRowsInUse
-                && g.kernelH == 3 && g.kernelW == 3 && g.dilationH == g.dilationW && (1...2).contains(g.dilationH)
-                && g.padH == g.dilationH && g.padW == g.dilationW && g.strideH == g.strideW && (1...2).contains(g.strideH)
-                && mn_depthwise_fits(Int32(g.width)) != 0
+            // The search space's 3x3 filters: dilation 1 or 2, padded to keep the size at stride 1.
+            let sameSize3x3 = g.kernelH == 3 && g.kernelW == 3 && g.dilationH == g.dilationW && (1...2).contains(g.dilationH)
+                && g.padH == g.dilationH && g.padW == g.dilationW
+            registerRows = ConvKernels.registerRowsInUse && sameSize3x3
+                && g.strideH == g.strideW && (1...2).contains(g.strideH) && mn_depthwise_fits(Int32(g.width)) != 0
             hp = g.height + 2 * g.padH
             wp = g.width + 2 * g.padW
             ho1 = hp - g.dilationH * (g.kernelH - 1)
@@ -415,8 +416,7 @@ public enum ConvKernels {
             margin = offs.max() ?? 0
 
             let d = g.dilationH
-            phased = !registerRows && ConvKernels.phaseSplit && g.kernelH == 3 && g.kernelW == 3
-                && g.strideH == 2 && g.strideW == 2 && g.dilationW == d && (1...2).contains(d) && g.padH == d && g.padW == d
+            phased = !registerRows && ConvKernels.phaseSplit && sameSize3x3 && g.strideH == 2 && g.strideW == 2
             // Rows of more than a vector are padded with zeros to whole vectors, so that each
             // starts on a vector boundary.
             let halfWidth = (wp + 1) / 2
@@ -424,7 +424,7 @@ public enum ConvKernels {
             let planes = d == 1 ? 4 : 1, planeSize = phaseHeight * phaseWidth
             phaseCount = phased ? planes * planeSize + phaseWidth + 8 : 0
             var po: [Int] = []
-            for i in 0..<3 {
+            for i in 0..<(phased ? 3 : 0) {
                 for j in 0..<3 {
                     // Tap (i, j) reads padded row 2 ho + d i and column 2 wo + d j: row ho + (d i) / 2 of
                     // the plane of phase ((d i) % 2, (d j) % 2), at column wo + (d j) / 2.
@@ -433,7 +433,7 @@ public enum ConvKernels {
                     po.append(plane * planeSize + (r >> 1) * phaseWidth + (c >> 1))
                 }
             }
-            phaseOffsets = phased ? po : []
+            phaseOffsets = po
             paddedCount = max(hp * wp + g.dilationW * (g.kernelW - 1), roundedToLine(phaseCount))
             // The input gradient's rows read whole vectors from the grid, up to a vector and a
             // column past its last row's end.

@@ -41,13 +41,8 @@ struct StridedRowKernel {
                         let src = xb.baseAddress! + (n * I + i) * H * W
                         let even = sp.value + (n * 2 * I + i) * Ho * Wo, oddPlane = even + I * Ho * Wo
                         for h in 0..<Ho {
-                            let row = src + 2 * h * W, e = even + h * Wo, o = oddPlane + h * Wo
-                            // copyEven reads one element past the last taken: the last of each
-                            // run is copied on its own, so that no read leaves the row.
-                            Vector.copyEven(row, e, Wo - 1)
-                            e[Wo - 1] = row[2 * (Wo - 1)]
-                            Vector.copyEven(row + 1, o, odd - 1)
-                            o[odd - 1] = row[2 * odd - 1]
+                            let o = oddPlane + h * Wo
+                            Vector.deinterleave(src + 2 * h * W, W, even: even + h * Wo, odd: o)
                             for v in odd..<Wo { o[v] = 0 }
                         }
                     }
@@ -85,7 +80,6 @@ struct StridedRowKernel {
                       threads: KernelThreads) {
         let ds = ConvKernels.backwardData(dy: dy, weight: innerWeight(weight), inner, threads: threads)
         let (I, H, W, Ho, Wo) = (g.inChannels, g.height, g.width, g.outHeight, g.outWidth)
-        let odd = W / 2
         ds.data.withUnsafeBufferPointer { db in
             let dp = UncheckedBox(dx)
             parallelFor(g.batch, threads: threads) { n in
@@ -94,13 +88,8 @@ struct StridedRowKernel {
                     let even = db.baseAddress! + (n * 2 * I + i) * Ho * Wo, oddPlane = even + I * Ho * Wo
                     if !accumulating { Vector.fill(dst, 0, H * W) }
                     for h in 0..<Ho {
-                        let row = dst + 2 * h * W, e = even + h * Wo, o = oddPlane + h * Wo
-                        // addToEven touches one element past the last it adds to: the last
-                        // of each run is added on its own, so that no write leaves the row.
-                        Vector.addToEven(e, row, Wo - 1)
-                        row[2 * (Wo - 1)] += e[Wo - 1]
-                        Vector.addToEven(o, row + 1, odd - 1)
-                        row[2 * odd - 1] += o[odd - 1]
+                        Vector.interleave(even: even + h * Wo, odd: oddPlane + h * Wo, into: dst + 2 * h * W, W,
+                                          accumulating: true)
                     }
                 }
             }
