@@ -13,7 +13,7 @@ struct BenchCommand: Command {
     static let summary = "time the engine's kernels and the reference search network"
     static let usage = """
         Usage: metanas bench [--suite engine|network|operations|metanas|data|all] [--threads N[,N...]] [--repeat N]
-                             [--record FILE]
+                             [--batch N] [--record FILE]
 
           --suite    engine: the dominant convolutions of the reference network at batch 20
                      (each kernel timed alone: forward, input gradient and filter gradient
@@ -35,6 +35,9 @@ struct BenchCommand: Command {
           --repeat   timed repetitions; the best is reported (default 5; 50 for the
                      engine suite's kernels, which take milliseconds each, so that one
                      burst of load on a shared machine does not set a kernel's figure)
+          --batch    images per pass of the engine, network and operations suites
+                     (default 20, the reference batch); the metanas suite's workload
+                     is fixed
           --record   also write the metanas suite's figures to FILE, one JSON line per
                      thread count (threads, warmup_s, search_s, test_s_per_task,
                      peak_rss_mib), replacing the file atomically
@@ -54,6 +57,10 @@ struct BenchCommand: Command {
     let givenRepetitions: Int?
     /// Where the metanas suite's figures go as JSON lines.
     let recordPath: String?
+    /// Images per pass of the engine, network and operations suites.
+    let batch: Int
+    /// `--batch` as given, passed on to the per-count processes.
+    let givenBatch: Int?
     /// Whether the chosen suites include the metanas one, whose figures can be recorded.
     var timesMetaNAS: Bool { suite == .metanas || suite == .all }
 
@@ -73,6 +80,13 @@ struct BenchCommand: Command {
         repetitions = given ?? 5
         kernelRepetitions = given ?? 50
         recordPath = a.string("record")
+        givenBatch = try a.value("batch")
+        if let givenBatch, givenBatch < 1 { throw CLIError("bench: --batch must be at least 1") }
+        if givenBatch != nil, ![.engine, .network, .operations, .all].contains(suite) {
+            throw CLIError("bench: --batch sets the images per pass of the engine, network and operations suites, "
+                           + "not of the \(suite.rawValue) suite")
+        }
+        batch = givenBatch ?? 20
         if recordPath != nil, !timesMetaNAS {
             throw CLIError("bench: --record writes the metanas suite's figures; use it with --suite metanas or all")
         }
@@ -120,6 +134,7 @@ struct BenchCommand: Command {
         var arguments = ["bench", "--suite", suite.rawValue, "--threads", "\(count)", "--data", dataFolder]
         if timesMetaNAS { arguments += ["--record", record] }
         if let givenRepetitions { arguments += ["--repeat", "\(givenRepetitions)"] }
+        if let givenBatch { arguments += ["--batch", "\(givenBatch)"] }
         fflush(nil)  // what this process printed comes before the child's output
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -200,7 +215,7 @@ struct BenchCommand: Command {
         var g = SeededGenerator(seed: 7)
         ThreadTeam.with(threads: threads) { team in
             for c in cases {
-                let x = Tensor.randomNormal(shape: [20, c.cin, c.size, c.size], using: &g)
+                let x = Tensor.randomNormal(shape: [batch, c.cin, c.size, c.size], using: &g)
                 let w = Tensor.randomNormal(shape: [c.cout, c.cin / c.groups, c.k.0, c.k.1], std: 0.1, using: &g)
                 // The shapes above are valid, so this cannot throw.
                 let t = try! timeConvolution(input: x, weight: w, stride: (c.stride, c.stride), padding: c.pad, dilation: (c.dil, c.dil), groups: c.groups,
@@ -214,7 +229,7 @@ struct BenchCommand: Command {
         }
         peak = max(peak, measureSgemmPeak(size: 1024, threads: threads, repetitions: 10))
         print("sgemm peak (1024^3, \(threads) thread\(threads == 1 ? "" : "s"), best before and after): \(fmt(peak, 1)) GFLOP/s")
-        print("batch 20, \(threads) thread(s); backward = input gradient (dx) + weight gradient (dw)")
+        print("batch \(batch), \(threads) thread(s); backward = input gradient (dx) + weight gradient (dw)")
         print(row(["shape", "fwd ms", "fwd GF/s", "dx ms", "dw ms", "bwd GF/s", "f+b GF/s", "% peak"]))
         for (line, total) in lines { print(line + row(["", fmt(100 * total / peak, 0)]).dropFirst(24)) }
     }
@@ -223,7 +238,7 @@ struct BenchCommand: Command {
         let (net, fwd, both, flops) = try timeNetwork(.reference(ways: 20))
         print("reference supernet: \(net.weights.scalarCount) weights, \(net.architecture.scalarCount) architecture parameters; "
               + "\(net.activeWeightCount(plan: net.plan(architecture: net.architecture, settings: benchSettings))) active at initialisation")
-        print("batch 20, \(threads) thread(s), forward conv+linear FLOPs \(fmt(flops / 1e9, 2)) G")
+        print("batch \(batch), \(threads) thread(s), forward conv+linear FLOPs \(fmt(flops / 1e9, 2)) G")
         print("forward:          \(fmt(fwd * 1e3, 1)) ms  \(fmt(flops / fwd / 1e9, 1)) GFLOP/s")
         print("forward+backward: \(fmt(both * 1e3, 1)) ms  \(fmt(3 * flops / both / 1e9, 1)) GFLOP/s (backward counted as 2x forward)")
     }
@@ -235,7 +250,7 @@ struct BenchCommand: Command {
     func operations() throws {
         let whole = try timeNetwork(.reference(ways: 20))
         let base = try timeNetwork(alone: "skip_connect")
-        print("batch 20, \(threads) thread(s): the reference supernet with one operation alone on every edge")
+        print("batch \(batch), \(threads) thread(s): the reference supernet with one operation alone on every edge")
         print(row(["operation", "fwd ms", "f+b ms", "f+b GF/s", "+fwd ms", "+f+b ms"]))
         for name in OperationRegistry.metaNASOperations {
             let t = name == "skip_connect" ? base : try timeNetwork(alone: name)
@@ -262,14 +277,14 @@ struct BenchCommand: Command {
         ArchitectureSettings(temperature: 1, operationThreshold: 0.01, inputThreshold: 0.01)
     }
 
-    /// Best forward and forward+backward times of a search network at batch 20, with drop-path
+    /// Best forward and forward+backward times of a search network at `batch`, with drop-path
     /// as in meta-training, and its forward FLOPs.
     private func timeNetwork(_ config: SearchSpaceConfig) throws
         -> (network: SearchNetwork, forward: Double, both: Double, flops: Double) {
         var g = SeededGenerator(seed: 11)
         let net = try SearchNetwork(config, registry: .builtIn, generator: &g)
-        let x = Tensor.randomUniform(shape: [20, 1, 28, 28], low: 0, high: 1, using: &g)
-        let labels = (0..<20).map { $0 % 20 }
+        let x = Tensor.randomUniform(shape: [batch, 1, 28, 28], low: 0, high: 1, using: &g)
+        let labels = (0..<batch).map { $0 % 20 }
         let settings = benchSettings
         let plan = net.plan(architecture: net.architecture, settings: settings)
         func pass(backward: Bool, team: ThreadTeam) {
@@ -283,7 +298,7 @@ struct BenchCommand: Command {
         let (fwd, both) = ThreadTeam.with(threads: threads) { team in
             (best { pass(backward: false, team: team) }, best { pass(backward: true, team: team) })
         }
-        return (net, fwd, both, net.forwardFLOPs(plan: plan, batch: 20))
+        return (net, fwd, both, net.forwardFLOPs(plan: plan, batch: batch))
     }
 
     func row(_ cells: [String]) -> String {
