@@ -110,6 +110,7 @@ enum NormKernels {
         let shift = x[ch * plane]
         var s: Double = 0, q: Double = 0
         for i in 0..<n {
+            if i + 1 < n { Vector.prefetch(x + ((i + 1) * c + ch) * plane, plane) }
             let (a, b) = Vector.shiftedMoments(x + (i * c + ch) * plane, shift, plane)
             s += Double(a)
             q += Double(b)

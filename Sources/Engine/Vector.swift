@@ -1,3 +1,5 @@
+import CKernels
+
 /// Vectorised inner loops over raw float buffers. Swift does not reassociate floating-point
 /// sums, so reductions written as scalar loops run one add at a time; these keep eight
 /// independent SIMD lanes (AVX2 with `-target-cpu haswell`) and combine them at the end in a
@@ -216,6 +218,19 @@ enum Vector {
         var start = 0
         while start + width < count { body(start); start += width }
         body(count - width)
+    }
+
+    /// Whether ``prefetch(_:_:)`` asks for lines ahead of use (`METANAS_PREFETCH=0` turns it off).
+    static let prefetching = !switchedOff("METANAS_PREFETCH")
+
+    /// Asks for the cache lines of `x[0..<n]` ahead of use: for a run that starts a read far
+    /// from the previous one (the next image's plane of a channel), which the processor's
+    /// own prefetchers only pick up after a few misses.
+    @inline(__always) static func prefetch(_ x: UnsafePointer<Float>, _ n: Int) {
+        guard prefetching else { return }
+        var i = 0
+        while i < n { mn_prefetch(x + i); i += 16 }
+        mn_prefetch(x + (n - 1))
     }
 
     /// `y[i] = x[i]` for one image row: whole vectors only, the last one overlapping the one

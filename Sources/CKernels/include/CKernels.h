@@ -9,6 +9,9 @@
 /// `dilation` (1 or 2) with zero padding `dilation`, so that at stride 1 the output has the
 /// input's size.
 
+/// Asks the processor to bring the cache line holding `p` into its caches ahead of use.
+static inline void mn_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 /// Whether the processor runs these kernels (AVX-512 F).
 int mn_depthwise_available(void);
 
