@@ -16,10 +16,10 @@ struct BenchCommand: Command {
                              [--batch N] [--record FILE]
 
           --suite    engine: the dominant convolutions of the reference network at batch 20
-                     (each kernel timed alone: forward, input gradient and filter gradient
+                     or --batch (each kernel timed alone: forward, input gradient and filter gradient
                      from a fixed output gradient), with the machine's sgemm peak;
                      network: forward and forward+backward of the reference supernet at
-                     batch 20; operations: the same passes with one candidate operation
+                     batch 20 or --batch; operations: the same passes with one candidate operation
                      alone on every edge, and what each adds over skip_connect alone;
                      metanas: seconds per warm-up and per search meta-iteration
                      (20-way, meta-batch 10, 5 inner steps) and per meta-test task (100
