@@ -49,6 +49,53 @@ struct StructureTests {
                                  0, 0, 0])
     }
 
+    /// Rows wider than a vector (the vector copies), several images split over threads, and one
+    /// input twice in a concatenation (its second gradient block added to the first).
+    @Test("shiftedUpLeft, concatChannels and channels(_:) write every element, on 1 and 3 threads", arguments: [1, 3])
+    func copiesOnThreads(_ threads: Int) {
+        let (n, c, h, w) = (5, 2, 4, 11)
+        let x = Tensor.counting(shape: [n, c, h, w]), z = Tensor.counting(shape: [n, 3, h, w], scale: -0.5)
+        let tape = Tape(threads: .fixed(threads))
+        let (xv, zv) = (tape.parameter(x), tape.parameter(z))
+        let shifted = xv.shiftedUpLeft()
+        let y = concatChannels([shifted, zv, shifted]).channels(1..<(2 * c + 3))
+        let r = Tensor.counting(shape: y.shape, scale: 0.25)
+        let grads = tape.gradients(of: (y * tape.constant(r)).sum())
+
+        // The same by index: y holds channels 1... of [shift(x), z, shift(x)].
+        func at(_ t: Tensor, _ i: Int, _ ch: Int, _ row: Int, _ col: Int) -> Float {
+            t.data[((i * t.shape[1] + ch) * h + row) * w + col]
+        }
+        func shiftAt(_ i: Int, _ ch: Int, _ row: Int, _ col: Int) -> Float {
+            row + 1 < h && col + 1 < w ? at(x, i, ch, row + 1, col + 1) : 0
+        }
+        var expected: [Float] = [], dx = [Float](repeating: 0, count: x.count), dz = [Float](repeating: 0, count: z.count)
+        for i in 0..<n {
+            for ch in 1..<(2 * c + 3) {
+                for row in 0..<h {
+                    for col in 0..<w {
+                        let g = at(r, i, ch - 1, row, col)
+                        if ch < c || ch >= c + 3 {
+                            let k = ch < c ? ch : ch - c - 3
+                            expected.append(shiftAt(i, k, row, col))
+                            if row + 1 < h && col + 1 < w { dx[((i * c + k) * h + row + 1) * w + col + 1] += g }
+                        } else {
+                            expected.append(at(z, i, ch - c, row, col))
+                            dz[((i * 3 + ch - c) * h + row) * w + col] = g
+                        }
+                    }
+                }
+            }
+        }
+        /// The first few positions where `a` and `b` differ.
+        func differences(_ a: [Float], _ b: [Float]) -> [Int] { Array(a.indices.filter { a[$0] != b[$0] }.prefix(5)) }
+        #expect(differences(Array(y.value.data), expected) == [])
+        // The first copy's channel 0 is sliced off: x's channel 0 gets its gradient from the
+        // second copy only, channel 1 from both.
+        #expect(differences(Array(grads[xv].data), dx) == [])
+        #expect(differences(Array(grads[zv].data), dz) == [])
+    }
+
     @Test("globalAveragePool gradients match finite differences; value is the plane mean")
     func globalAverage() {
         var rng = SeededGenerator(seed: 54)

@@ -1,19 +1,16 @@
 /// Copies a `[n, c, plane]` block layout: channels `[from, from + count)` of `src` (with `srcC`
-/// channels) to channels `[to, to + count)` of `dst` (with `dstC` channels), optionally adding.
-func copyChannels(_ src: Tensor, srcC: Int, from: Int, into dst: inout Tensor, dstC: Int, to: Int, count: Int,
-                  adding: Bool = false) {
-    let n = src.shape[0], plane = src.count / max(n * srcC, 1)
-    src.data.withUnsafeBufferPointer { s in
-        dst.data.withUnsafeMutableBufferPointer { d in
-            for i in 0..<n {
-                let sp = s.baseAddress! + (i * srcC + from) * plane
-                let dp = d.baseAddress! + (i * dstC + to) * plane
-                if adding {
-                    for k in 0..<(count * plane) { dp[k] += sp[k] }
-                } else {
-                    dp.update(from: sp, count: count * plane)
-                }
-            }
+/// channels and `n` images) to channels `[to, to + count)` of `dst` (with `dstC` channels),
+/// or adds them to what `dst` holds; images are spread over `threads`.
+func copyChannels(_ src: UnsafePointer<Float>, n: Int, srcC: Int, from: Int, into dst: UnsafeMutablePointer<Float>,
+                  dstC: Int, to: Int, count: Int, plane: Int, adding: Bool = false, threads: KernelThreads) {
+    let (s, d) = (UncheckedBox(src), UncheckedBox(dst))
+    parallelFor(n, threads: threads) { i in
+        let sp = s.value + (i * srcC + from) * plane
+        let dp = d.value + (i * dstC + to) * plane
+        if adding {
+            Vector.add(sp, dp, count * plane)
+        } else {
+            dp.update(from: sp, count: count * plane)
         }
     }
 }
@@ -31,23 +28,31 @@ public func concatChannels(_ inputs: [Variable]) -> Variable {
     let total = channels.reduce(0, +)
     var shape = first
     shape[1] = total
-    var y = Tensor(shape: shape)
-    var offset = 0
-    for (v, c) in zip(inputs, channels) {
-        copyChannels(v.value, srcC: c, from: 0, into: &y, dstC: total, to: offset, count: c)
-        offset += c
+    let n = first[0], plane = first.dropFirst(2).reduce(1, *)
+    let threads = inputs[0].tape.threads
+    // The inputs' channel blocks cover the output, so it needs no clearing first.
+    let y = Tensor(uninitializedShape: shape) { yb in
+        var offset = 0
+        for (v, c) in zip(inputs, channels) {
+            v.value.data.withUnsafeBufferPointer { xb in
+                copyChannels(xb.baseAddress!, n: n, srcC: c, from: 0, into: yb.baseAddress!, dstC: total, to: offset,
+                             count: c, plane: plane, threads: threads)
+            }
+            offset += c
+        }
     }
     let ids = inputs.map(\.id), shapes = inputs.map(\.shape)
     return inputs[0].tape.record(y, inputs: inputs) { dy, grads in
-        var offset = 0
-        for (k, xid) in ids.enumerated() {
-            let c = channels[k]
-            grads.accumulate(xid, {
-                var g = Tensor(shape: shapes[k])
-                copyChannels(dy, srcC: total, from: offset, into: &g, dstC: c, to: 0, count: c)
-                return g
-            }())
-            offset += c
+        dy.data.withUnsafeBufferPointer { db in
+            var offset = 0
+            for (k, xid) in ids.enumerated() {
+                // Each input's block, written into (or added to) the gradient the input holds.
+                grads.accumulate(xid, shape: shapes[k]) { g, accumulating in
+                    copyChannels(db.baseAddress!, n: n, srcC: total, from: offset, into: g, dstC: channels[k], to: 0,
+                                 count: channels[k], plane: plane, adding: accumulating, threads: threads)
+                }
+                offset += channels[k]
+            }
         }
     }
 }
@@ -60,13 +65,24 @@ extension Variable {
         let c = shape[1], xshape = shape
         var outShape = shape
         outShape[1] = range.count
-        var y = Tensor(shape: outShape)
-        copyChannels(value, srcC: c, from: range.lowerBound, into: &y, dstC: range.count, to: 0, count: range.count)
+        let n = shape[0], plane = shape.dropFirst(2).reduce(1, *), threads = tape.threads
+        let y = Tensor(uninitializedShape: outShape) { yb in
+            value.data.withUnsafeBufferPointer { xb in
+                copyChannels(xb.baseAddress!, n: n, srcC: c, from: range.lowerBound, into: yb.baseAddress!,
+                             dstC: range.count, to: 0, count: range.count, plane: plane, threads: threads)
+            }
+        }
         let xid = id
         return tape.record(y, inputs: [self]) { dy, grads in
             grads.accumulate(xid, {
+                // The channels outside the range get no gradient: zeros.
                 var g = Tensor(shape: xshape)
-                copyChannels(dy, srcC: range.count, from: 0, into: &g, dstC: c, to: range.lowerBound, count: range.count)
+                dy.data.withUnsafeBufferPointer { db in
+                    g.data.withUnsafeMutableBufferPointer { gb in
+                        copyChannels(db.baseAddress!, n: n, srcC: range.count, from: 0, into: gb.baseAddress!, dstC: c,
+                                     to: range.lowerBound, count: range.count, plane: plane, threads: threads)
+                    }
+                }
                 return g
             }())
         }
@@ -76,27 +92,33 @@ extension Variable {
     /// `y[h, w] = x[h + 1, w + 1]`. FactorizedReduce's second path samples the odd pixels this way.
     public func shiftedUpLeft() -> Variable {
         precondition(shape.count == 4, "shiftedUpLeft: input must be NCHW, got \(shape)")
-        let (H, W) = (shape[2], shape[3]), planes = shape[0] * shape[1]
+        let (N, H, W) = (shape[0], shape[2], shape[3]), channels = shape[1], threads = tape.threads
         func shift(_ x: Tensor, forward: Bool) -> Tensor {
-            var y = Tensor(shape: x.shape)
-            guard H > 1, W > 1 else { return y }
-            x.data.withUnsafeBufferPointer { xb in
-                y.data.withUnsafeMutableBufferPointer { yb in
-                    let (src, dst) = (xb.baseAddress!, yb.baseAddress!)
-                    for p in 0..<planes {
-                        for h in 0..<(H - 1) {
-                            // Forward: row h + 1 from column 1 -> row h from column 0; backward: the reverse.
-                            let (from, to) = ((p * H + h + 1) * W + 1, (p * H + h) * W)
-                            if forward {
-                                Vector.copyRow(src + from, dst + to, W - 1)
-                            } else {
-                                Vector.copyRow(src + to, dst + from, W - 1)
+            guard H > 1, W > 1 else { return Tensor(shape: x.shape) }
+            return Tensor(uninitializedShape: x.shape) { yb in
+                x.data.withUnsafeBufferPointer { xb in
+                    let (src, dst) = (UncheckedBox(xb.baseAddress!), UncheckedBox(yb.baseAddress!))
+                    parallelFor(N, threads: threads) { n in
+                        for p in (n * channels)..<((n + 1) * channels) {
+                            let plane = dst.value + p * H * W
+                            for h in 0..<(H - 1) {
+                                // Forward: row h + 1 from column 1 -> row h from column 0, and a zero in
+                                // the last column; backward: the reverse, with a zero in the first.
+                                let (from, to) = ((p * H + h + 1) * W + 1, (p * H + h) * W)
+                                if forward {
+                                    Vector.copyRow(src.value + from, dst.value + to, W - 1)
+                                    plane[h * W + W - 1] = 0
+                                } else {
+                                    Vector.copyRow(src.value + to, dst.value + from, W - 1)
+                                    plane[(h + 1) * W] = 0
+                                }
                             }
+                            // The row no source row reaches: the last forward, the first backward.
+                            (plane + (forward ? (H - 1) * W : 0)).update(repeating: 0, count: W)
                         }
                     }
                 }
             }
-            return y
         }
         let xid = id
         return tape.record(shift(value, forward: true), inputs: [self]) { dy, grads in
