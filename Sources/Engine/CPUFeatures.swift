@@ -30,7 +30,7 @@ public func recommendedBLASCoreType(cpuinfo: String? = nil) -> String? {
 
 /// The kernels this process runs where the engine has a choice, in words: the benchmark prints
 /// it, so that figures say which kernels produced them (they depend on the processor and on
-/// `METANAS_SMALL_GEMM`, `METANAS_WINOGRAD` and `OPENBLAS_CORETYPE`).
+/// `METANAS_SMALL_GEMM`, `METANAS_WINOGRAD`, `METANAS_PHASE_SPLIT` and `OPENBLAS_CORETYPE`).
 public func kernelSelection() -> String {
     let blas = getenv("OPENBLAS_CORETYPE").map { "OpenBLAS, \(String(cString: $0)) kernels" } ?? "OpenBLAS"
     let products = smallProducts ? "the unpacked AVX2 kernels (\(blas) past their sizes)" : blas
