@@ -373,6 +373,12 @@ public enum ConvKernels {
     struct DepthwisePlan {
         let g: ConvGeometry
         let hp: Int, wp: Int, ho1: Int
+        /// The output plane's size (kept: ``ConvGeometry`` divides to compute it, once per plane
+        /// otherwise).
+        let outHeight: Int, outWidth: Int
+        /// Whether outputs go straight into the destination's rows, without the wide grid: at
+        /// stride 1, with rows at least a vector wide.
+        let writesRows: Bool
         /// Elements of a padded plane, with slack so the last tap's run stays in bounds.
         let paddedCount: Int
         /// Elements of the wide stride-1 output.
@@ -405,6 +411,8 @@ public enum ConvKernels {
                 && g.padH == g.dilationH && g.padW == g.dilationW
             registerRows = ConvKernels.registerRowsInUse && sameSize3x3
                 && g.strideH == g.strideW && (1...2).contains(g.strideH) && mn_depthwise_fits(Int32(g.width)) != 0
+            (outHeight, outWidth) = (g.outHeight, g.outWidth)
+            writesRows = g.strideH == 1 && g.strideW == 1 && g.outWidth >= 8 && g.width >= 8
             hp = g.height + 2 * g.padH
             wp = g.width + 2 * g.padW
             ho1 = hp - g.dilationH * (g.kernelH - 1)
@@ -469,7 +477,7 @@ public enum ConvKernels {
 
         /// Copies the (strided) outputs out of a wide stride-1 result.
         func sample(_ wide: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-            let (Ho, Wo) = (g.outHeight, g.outWidth)
+            let (Ho, Wo) = (outHeight, outWidth)
             for ho in 0..<Ho {
                 let row = wide + ho * g.strideH * wp
                 if g.strideW == 1 {
@@ -482,7 +490,7 @@ public enum ConvKernels {
 
         /// Scatters an output-gradient plane into a zeroed wide grid at the strided positions.
         func widen(_ dy: UnsafePointer<Float>, into wide: UnsafeMutablePointer<Float>) {
-            let (Ho, Wo) = (g.outHeight, g.outWidth)
+            let (Ho, Wo) = (outHeight, outWidth)
             Vector.fill(wide, 0, wideCount)
             if g.strideH == 1 && g.strideW == 1 {
                 for ho in 0..<Ho { Vector.copyRow(dy + ho * Wo, wide + ho * wp, Wo) }
@@ -498,7 +506,7 @@ public enum ConvKernels {
             if g.strideH == 1 {
                 body(0, wideCount)
             } else {
-                for ho in 0..<g.outHeight { body(ho * g.strideH * wp, wp) }
+                for ho in 0..<outHeight { body(ho * g.strideH * wp, wp) }
             }
         }
 
@@ -571,18 +579,14 @@ public enum ConvKernels {
             }
         }
 
-        /// Whether outputs go straight into the destination's rows, without the wide grid: at
-        /// stride 1, with rows at least a vector wide.
-        var writesRows: Bool { g.strideH == 1 && g.strideW == 1 && g.outWidth >= 8 && g.width >= 8 }
-
         /// ``filter(_:weights:offsets:bias:padded:wide:into:)`` of a plane that is already padded.
         @inline(__always)
         func filter(padded: UnsafePointer<Float>, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>, bias: Float,
                     wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
             let taps = self.offsets.count
             if writesRows {
-                Stencil.correlate(padded, offsets: offsets, weights: weights, taps: taps, bias: bias, dst, g.outWidth,
-                                  rows: g.outHeight, srcPitch: wp, dstPitch: g.outWidth)
+                Stencil.correlate(padded, offsets: offsets, weights: weights, taps: taps, bias: bias, dst, outWidth,
+                                  rows: outHeight, srcPitch: wp, dstPitch: outWidth)
                 return
             }
             forEachSampledRun { start, count in
@@ -626,8 +630,8 @@ public enum ConvKernels {
             var full = dy
             if g.strideH == 2 {
                 scratch.padded.update(repeating: 0, count: g.height * g.width)
-                for ho in 0..<g.outHeight {
-                    for wo in 0..<g.outWidth { scratch.padded[2 * ho * g.width + 2 * wo] = dy[ho * g.outWidth + wo] }
+                for ho in 0..<outHeight {
+                    for wo in 0..<outWidth { scratch.padded[2 * ho * g.width + 2 * wo] = dy[ho * outWidth + wo] }
                 }
                 full = UnsafePointer(scratch.padded)
             }

@@ -48,7 +48,7 @@ extension ConvKernels.DepthwisePlan {
     @inline(__always)
     func filter(phases: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: Float,
                 wide: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-        let (Ho, Wo, wq) = (g.outHeight, g.outWidth, phaseWidth)
+        let (Ho, Wo, wq) = (outHeight, outWidth, phaseWidth)
         phaseOffsets.withUnsafeBufferPointer { offs in
             if Wo >= 8 {
                 Stencil.correlate(phases, offsets: offs.baseAddress!, weights: weights, taps: 9, bias: bias, dst, Wo,
@@ -71,7 +71,7 @@ extension ConvKernels.DepthwisePlan {
     func backward(dy: UnsafePointer<Float>, phases: UnsafePointer<Float>?, weights: UnsafePointer<Float>?,
                   scratch: BackwardScratch, dx: UnsafeMutablePointer<Float>?, accumulatingDX: Bool,
                   filterGradient: UnsafeMutablePointer<Float>?) {
-        let (Ho, Wo, wq, d) = (g.outHeight, g.outWidth, phaseWidth, g.dilationH)
+        let (Ho, Wo, wq, d) = (outHeight, outWidth, phaseWidth, g.dilationH)
         // The output gradient at the planes' pitch, with zero columns past its width and zero
         // rows below it up to the planes' height. The planes are d columns wider and d rows
         // taller than the output, as far as a tap reaches, so the shifted reads of the gather
