@@ -273,28 +273,28 @@ enum Vector {
         while i < n { y[2 * i] += x[i]; i += 1 }
     }
 
-    /// `even[k] = x[2k]` and `odd[k] = x[2k + 1]` for the elements of `x[0..<n]` (`odd` may be
-    /// nil, when only the even elements are wanted).
+    /// `even[k] = x[2k]` and `odd[k] = x[2k + 1]` for the elements of `x[0..<n]` (either may be
+    /// nil, when only the other elements are wanted).
     @inline(__always)
-    static func deinterleave(_ x: UnsafePointer<Float>, _ n: Int, even: UnsafeMutablePointer<Float>,
+    static func deinterleave(_ x: UnsafePointer<Float>, _ n: Int, even: UnsafeMutablePointer<Float>?,
                              odd: UnsafeMutablePointer<Float>?) {
         let raw = UnsafeRawPointer(x)
         // Whole vectors, the last overlapping the one before (it copies the same values again).
         if n >= 16 && n % 2 == 0 {
             forEachVector(n, width: 16) { k in
                 let v = raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD16<Float>.self)
-                store(v.evenHalf, even + k / 2)
+                if let even { store(v.evenHalf, even + k / 2) }
                 if let odd { store(v.oddHalf, odd + k / 2) }
             }
         } else if n >= 8 && n % 2 == 0 {
             forEachVector(n) { k in
                 let v = raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(even + k / 2).storeBytes(of: v.evenHalf, as: SIMD4<Float>.self)
+                if let even { UnsafeMutableRawPointer(even + k / 2).storeBytes(of: v.evenHalf, as: SIMD4<Float>.self) }
                 if let odd { UnsafeMutableRawPointer(odd + k / 2).storeBytes(of: v.oddHalf, as: SIMD4<Float>.self) }
             }
         } else {
             for k in 0..<n {
-                if k & 1 == 0 { even[k >> 1] = x[k] } else if let odd { odd[k >> 1] = x[k] }
+                if k & 1 == 0 { even?[k >> 1] = x[k] } else { odd?[k >> 1] = x[k] }
             }
         }
     }
@@ -302,26 +302,26 @@ enum Vector {
     /// `y[2k] = even[k]` and `y[2k + 1] = odd[k]` for the elements of `y[0..<n]`, a nil source
     /// reading as zeros; with `accumulating`, added to what `y` holds.
     @inline(__always)
-    static func interleave(even: UnsafePointer<Float>, odd: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+    static func interleave(even: UnsafePointer<Float>?, odd: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
                            _ n: Int, accumulating: Bool) {
         @inline(__always) func put(_ v: SIMD8<Float>, _ at: Int) {
             store(accumulating ? load(y + at) + v : v, y + at)
         }
         var i = 0
         while i + 16 <= n {
-            let e = load(even + i / 2), o = odd.map { load($0 + i / 2) } ?? SIMD8()
+            let e = even.map { load($0 + i / 2) } ?? SIMD8(), o = odd.map { load($0 + i / 2) } ?? SIMD8()
             put(SIMD8(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3]), i)
             put(SIMD8(e[4], o[4], e[5], o[5], e[6], o[6], e[7], o[7]), i + 8)
             i += 16
         }
         if i + 8 <= n {
-            let e = UnsafeRawPointer(even + i / 2).loadUnaligned(as: SIMD4<Float>.self)
+            let e = even.map { UnsafeRawPointer($0 + i / 2).loadUnaligned(as: SIMD4<Float>.self) } ?? SIMD4()
             let o = odd.map { UnsafeRawPointer($0 + i / 2).loadUnaligned(as: SIMD4<Float>.self) } ?? SIMD4()
             put(SIMD8(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3]), i)
             i += 8
         }
         while i < n {
-            let v = i & 1 == 0 ? even[i >> 1] : odd?[i >> 1] ?? 0
+            let v = (i & 1 == 0 ? even?[i >> 1] : odd?[i >> 1]) ?? 0
             y[i] = accumulating ? y[i] + v : v
             i += 1
         }

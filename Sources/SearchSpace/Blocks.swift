@@ -58,6 +58,10 @@ struct DepthwiseSeparable: Sendable {
 /// Halves the resolution without losing the odd pixels: ReLU, then two 1x1 stride-2
 /// convolutions, one on the input and one on the input shifted by a pixel, concatenated, then
 /// batch norm.
+///
+/// The stride-2 convolutions are computed as plain 1x1 convolutions of the pixels they sample
+/// (``Engine/Variable/phaseSampled(row:column:)``): the even pixels, and the odd ones, which the
+/// shifted input's even pixels are.
 public struct FactorizedReduce: Sendable {
     let left: Conv2D, right: Conv2D
     let norm: BatchNorm2D
@@ -65,21 +69,23 @@ public struct FactorizedReduce: Sendable {
     public init(_ name: String, inChannels: Int, outChannels: Int, affine: Bool, builder: inout ParameterBuilder) {
         precondition(outChannels % 2 == 0, "FactorizedReduce \(name): output channels \(outChannels) must be even")
         left = Conv2D(name + ".conv1", inChannels: inChannels, outChannels: outChannels / 2, kernel: (1, 1),
-                      stride: (2, 2), builder: &builder)
+                      builder: &builder)
         right = Conv2D(name + ".conv2", inChannels: inChannels, outChannels: outChannels / 2, kernel: (1, 1),
-                       stride: (2, 2), builder: &builder)
+                       builder: &builder)
         norm = BatchNorm2D(name + ".bn", channels: outChannels, affine: affine, builder: &builder)
     }
 
     public func callAsFunction(_ x: Variable, _ ctx: ForwardContext) -> Variable {
         let r = ctx.relu(x)
-        // The shifted input is the same for every reduction that reads `x` (the skip
+        // The sampled planes are the same for every reduction that reads `x` (the skip
         // connections of a reduction cell's edges from one input).
-        let shifted = ctx.shared("shifted up-left", of: r) { $0.shiftedUpLeft() }
-        return norm(concatChannels([left(r, ctx), right(shifted, ctx)]), ctx)
+        let even = ctx.shared("even pixels", of: r) { $0.phaseSampled(row: 0, column: 0) }
+        let odd = ctx.shared("odd pixels", of: r) { $0.phaseSampled(row: 1, column: 1) }
+        return norm(concatChannels([left(even, ctx), right(odd, ctx)]), ctx)
     }
 
     public func flops(batch: Int, height: Int, width: Int) -> Double {
-        left.flops(batch: batch, height: height, width: width) + right.flops(batch: batch, height: height, width: width)
+        let (h, w) = ((height + 1) / 2, (width + 1) / 2)
+        return left.flops(batch: batch, height: h, width: w) + right.flops(batch: batch, height: h, width: w)
     }
 }

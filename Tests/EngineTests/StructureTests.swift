@@ -33,41 +33,47 @@ struct StructureTests {
         #expect(concatChannels([v.channels(0..<2), v.channels(2..<5)]).value == x)
     }
 
-    @Test("shiftedUpLeft gradients match finite differences")
-    func shift() {
+    @Test("phaseSampled gradients match finite differences, for each phase and odd and even sizes",
+          arguments: [(0, 0), (0, 1), (1, 0), (1, 1)])
+    func phases(_ phase: (Int, Int)) {
         var rng = SeededGenerator(seed: 53)
-        let x = Tensor.randomNormal(shape: [2, 2, 4, 5], using: &rng)
-        expectGradientsMatch([x]) { _, v in v[0].shiftedUpLeft() }
+        for shape in [[2, 2, 4, 6], [1, 2, 5, 5]] {
+            let x = Tensor.randomNormal(shape: shape, using: &rng)
+            expectGradientsMatch([x]) { _, v in v[0].phaseSampled(row: phase.0, column: phase.1) }
+        }
     }
 
-    @Test("shiftedUpLeft moves x[h + 1][w + 1] to y[h][w] and zero-fills the last row and column")
-    func shiftValues() {
+    @Test("phaseSampled takes x[2h + row][2w + column] and zero-fills what lies past the edge")
+    func phaseValues() {
         let tape = Tape()
-        let y = tape.constant(.counting(shape: [1, 1, 3, 3])).shiftedUpLeft()
-        #expect(y.value.data == [5, 6, 0,
-                                 8, 9, 0,
-                                 0, 0, 0])
+        let x = tape.constant(.counting(shape: [1, 1, 3, 3]))
+        #expect(x.phaseSampled(row: 0, column: 0).value.data == [1, 3, 7, 9])
+        #expect(x.phaseSampled(row: 0, column: 1).value.data == [2, 0, 8, 0])
+        #expect(x.phaseSampled(row: 1, column: 0).value.data == [4, 6, 0, 0])
+        #expect(x.phaseSampled(row: 1, column: 1).value.data == [5, 0, 0, 0])
+        #expect(x.phaseSampled(row: 1, column: 1).shape == [1, 1, 2, 2])
     }
 
-    /// Rows wider than a vector (the vector copies), several images split over threads, and one
-    /// input twice in a concatenation (its second gradient block added to the first).
-    @Test("shiftedUpLeft, concatChannels and channels(_:) write every element, on 1 and 3 threads", arguments: [1, 3])
+    /// Rows wider than two vectors (the vector sampling), an odd height (a last output row past
+    /// the edge), several images split over threads, and one input twice in a concatenation
+    /// (its second gradient block added to the first).
+    @Test("phaseSampled, concatChannels and channels(_:) write every element, on 1 and 3 threads", arguments: [1, 3])
     func copiesOnThreads(_ threads: Int) {
-        let (n, c, h, w) = (5, 2, 4, 11)
-        let x = Tensor.counting(shape: [n, c, h, w]), z = Tensor.counting(shape: [n, 3, h, w], scale: -0.5)
+        let (n, c, h, w) = (5, 2, 4, 11), (H, W) = (2 * h - 1, 2 * w)
+        let x = Tensor.counting(shape: [n, c, H, W]), z = Tensor.counting(shape: [n, 3, h, w], scale: -0.5)
         let tape = Tape(threads: .fixed(threads))
         let (xv, zv) = (tape.parameter(x), tape.parameter(z))
-        let shifted = xv.shiftedUpLeft()
-        let y = concatChannels([shifted, zv, shifted]).channels(1..<(2 * c + 3))
+        let sampled = xv.phaseSampled(row: 1, column: 1)
+        let y = concatChannels([sampled, zv, sampled]).channels(1..<(2 * c + 3))
         let r = Tensor.counting(shape: y.shape, scale: 0.25)
         let grads = tape.gradients(of: (y * tape.constant(r)).sum())
 
-        // The same by index: y holds channels 1... of [shift(x), z, shift(x)].
+        // The same by index: y holds channels 1... of [sample(x), z, sample(x)].
         func at(_ t: Tensor, _ i: Int, _ ch: Int, _ row: Int, _ col: Int) -> Float {
-            t.data[((i * t.shape[1] + ch) * h + row) * w + col]
+            t.data[((i * t.shape[1] + ch) * t.shape[2] + row) * t.shape[3] + col]
         }
-        func shiftAt(_ i: Int, _ ch: Int, _ row: Int, _ col: Int) -> Float {
-            row + 1 < h && col + 1 < w ? at(x, i, ch, row + 1, col + 1) : 0
+        func sampledAt(_ i: Int, _ ch: Int, _ row: Int, _ col: Int) -> Float {
+            2 * row + 1 < H ? at(x, i, ch, 2 * row + 1, 2 * col + 1) : 0
         }
         var expected: [Float] = [], dx = [Float](repeating: 0, count: x.count), dz = [Float](repeating: 0, count: z.count)
         for i in 0..<n {
@@ -77,8 +83,8 @@ struct StructureTests {
                         let g = at(r, i, ch - 1, row, col)
                         if ch < c || ch >= c + 3 {
                             let k = ch < c ? ch : ch - c - 3
-                            expected.append(shiftAt(i, k, row, col))
-                            if row + 1 < h && col + 1 < w { dx[((i * c + k) * h + row + 1) * w + col + 1] += g }
+                            expected.append(sampledAt(i, k, row, col))
+                            if 2 * row + 1 < H { dx[((i * c + k) * H + 2 * row + 1) * W + 2 * col + 1] += g }
                         } else {
                             expected.append(at(z, i, ch - c, row, col))
                             dz[((i * 3 + ch - c) * h + row) * w + col] = g

@@ -88,41 +88,61 @@ extension Variable {
         }
     }
 
-    /// Shifts an NCHW image up and left by one pixel, filling the last row and column with zeros:
-    /// `y[h, w] = x[h + 1, w + 1]`. FactorizedReduce's second path samples the odd pixels this way.
-    public func shiftedUpLeft() -> Variable {
-        precondition(shape.count == 4, "shiftedUpLeft: input must be NCHW, got \(shape)")
-        let (N, H, W) = (shape[0], shape[2], shape[3]), channels = shape[1], threads = tape.threads
-        func shift(_ x: Tensor, forward: Bool) -> Tensor {
-            guard H > 1, W > 1 else { return Tensor(shape: x.shape) }
-            return Tensor(uninitializedShape: x.shape) { yb in
-                x.data.withUnsafeBufferPointer { xb in
-                    let (src, dst) = (UncheckedBox(xb.baseAddress!), UncheckedBox(yb.baseAddress!))
-                    parallelFor(N, threads: threads) { n in
-                        for p in (n * channels)..<((n + 1) * channels) {
-                            let plane = dst.value + p * H * W
-                            for h in 0..<(H - 1) {
-                                // Forward: row h + 1 from column 1 -> row h from column 0, and a zero in
-                                // the last column; backward: the reverse, with a zero in the first.
-                                let (from, to) = ((p * H + h + 1) * W + 1, (p * H + h) * W)
-                                if forward {
-                                    Vector.copyRow(src.value + from, dst.value + to, W - 1)
-                                    plane[h * W + W - 1] = 0
-                                } else {
-                                    Vector.copyRow(src.value + to, dst.value + from, W - 1)
-                                    plane[(h + 1) * W] = 0
-                                }
-                            }
-                            // The row no source row reaches: the last forward, the first backward.
-                            (plane + (forward ? (H - 1) * W : 0)).update(repeating: 0, count: W)
+    /// Every other pixel of an NCHW image from row `row` and column `column` (each 0 or 1):
+    /// `y[h, w] = x[2h + row, 2w + column]`, zero past the input's edge, with `ceil(H / 2) x
+    /// ceil(W / 2)` pixels, as a stride-2 1x1 convolution samples its input (`row` and `column`
+    /// 1: the input shifted up and left by a pixel first). FactorizedReduce's two paths read these
+    /// planes, so that its convolutions are plain matrix products and the sampling is done once
+    /// for all reductions of an input.
+    public func phaseSampled(row: Int, column: Int) -> Variable {
+        precondition(shape.count == 4, "phaseSampled: input must be NCHW, got \(shape)")
+        precondition((0...1).contains(row) && (0...1).contains(column),
+                     "phaseSampled: row \(row) and column \(column) must each be 0 or 1")
+        let (N, C, H, W) = (shape[0], shape[1], shape[2], shape[3]), xshape = shape
+        let (Ho, Wo) = ((H + 1) / 2, (W + 1) / 2)
+        let threads = tape.threads
+        // The input columns the output reads: the even or the odd ones (of which an odd width
+        // has one fewer, so that the last output column is then past the edge).
+        let taken = column == 0 ? Wo : W / 2
+        let y = Tensor(uninitializedShape: [N, C, Ho, Wo]) { yb in
+            value.data.withUnsafeBufferPointer { xb in
+                let (src, dst) = (UncheckedBox(xb.baseAddress!), UncheckedBox(yb.baseAddress!))
+                parallelFor(N, threads: threads) { n in
+                    for p in (n * C)..<((n + 1) * C) {
+                        let (plane, out) = (src.value + p * H * W, dst.value + p * Ho * Wo)
+                        for h in 0..<Ho {
+                            let (r, o) = (2 * h + row, out + h * Wo)
+                            guard r < H else { Vector.fill(o, 0, Wo); continue }
+                            Vector.deinterleave(plane + r * W, W, even: column == 0 ? o : nil, odd: column == 1 ? o : nil)
+                            if taken < Wo { o[Wo - 1] = 0 }
                         }
                     }
                 }
             }
         }
         let xid = id
-        return tape.record(shift(value, forward: true), inputs: [self]) { dy, grads in
-            grads.accumulate(xid, shift(dy, forward: false))
+        return tape.record(y, inputs: [self]) { dy, grads in
+            // The sampled pixels get the output gradient; written fresh, the others get zeros.
+            grads.accumulate(xid, shape: xshape) { dx, accumulating in
+                dy.data.withUnsafeBufferPointer { db in
+                    let (src, dst) = (UncheckedBox(db.baseAddress!), UncheckedBox(dx))
+                    parallelFor(N, threads: threads) { n in
+                        for p in (n * C)..<((n + 1) * C) {
+                            let (g, plane) = (src.value + p * Ho * Wo, dst.value + p * H * W)
+                            for r in 0..<H {
+                                let out = plane + r * W
+                                guard (r - row) & 1 == 0, r >= row else {
+                                    if !accumulating { Vector.fill(out, 0, W) }
+                                    continue
+                                }
+                                let gr = g + (r - row) / 2 * Wo
+                                Vector.interleave(even: column == 0 ? gr : nil, odd: column == 1 ? gr : nil, into: out, W,
+                                                  accumulating: accumulating)
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
