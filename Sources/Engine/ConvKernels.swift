@@ -316,7 +316,7 @@ public enum ConvKernels {
             let pp = UncheckedBox(pb.baseAddress!)
             parallelFor(chunks.count, threads: threads) { ci in body(chunks[ci], pp.value + ci * length) }
         }
-        return sumChunks(partials, chunkCount: chunks.count, length: length)
+        return sumChunks(partials, chunkCount: chunks.count, length: length, threads: threads)
     }
 
     /// Gradient with respect to a per-channel bias: the sum over batch and space.
@@ -336,11 +336,22 @@ public enum ConvKernels {
         return Tensor(shape: [channels], data: db)
     }
 
-    static func sumChunks(_ partials: [Float], chunkCount: Int, length: Int) -> [Float] {
+    /// The element-wise sum of `chunkCount` partial sums of `length` elements each, added in
+    /// chunk order; long sums are split into ranges of elements over `threads`.
+    static func sumChunks(_ partials: [Float], chunkCount: Int, length: Int, threads: KernelThreads = 1) -> [Float] {
         var out = Array(partials[0..<length])
         partials.withUnsafeBufferPointer { p in
             out.withUnsafeMutableBufferPointer { o in
-                for ci in 1..<max(chunkCount, 1) { Vector.add(p.baseAddress! + ci * length, o.baseAddress!, length) }
+                let (src, dst) = (UncheckedBox(p.baseAddress!), UncheckedBox(o.baseAddress!))
+                // Parts of at least 1024 elements, whole 64-byte lines.
+                let parts = chunkCount * length >= 1 << 14 ? min(threads.limit * 2, max(1, length / 1024)) : 1
+                let step = (length + parts * 16 - 1) / (parts * 16) * 16
+                parallelFor(parts, threads: threads) { part in
+                    let range = min(length, part * step)..<min(length, (part + 1) * step)
+                    for ci in 1..<max(chunkCount, 1) {
+                        Vector.add(src.value + ci * length + range.lowerBound, dst.value + range.lowerBound, range.count)
+                    }
+                }
             }
         }
         return out
@@ -758,7 +769,7 @@ public enum ConvKernels {
             sweep(nil)
         }
         let dw = x.map { _ in
-            Tensor(shape: [C, 1, g.kernelH, g.kernelW], data: sumChunks(partials, chunkCount: chunks.count, length: C * taps))
+            Tensor(shape: [C, 1, g.kernelH, g.kernelW], data: sumChunks(partials, chunkCount: chunks.count, length: C * taps, threads: threads))
         }
         return (dx, dw)
     }

@@ -56,11 +56,14 @@ struct UncheckedBox<T>: @unchecked Sendable {
 
 /// The fixed partition of a batch into reduction chunks: it depends on the batch size only,
 /// so that gradient sums are bit-identical for any number of threads.
+///
+/// One chunk per image: each is a part of its own for the kernel threads, so that a
+/// reduction spreads over as many threads as there are images, and the threads that finish
+/// first wait for at most one image's work of the others (with four chunks of five images,
+/// two threads waited on each other for 4% of a forward+backward pass).
 @inline(__always)
 func reductionChunks(_ batch: Int) -> [Range<Int>] {
-    let parts = min(batch, 4)
-    guard parts > 0 else { return [] }
-    return (0..<parts).map { p in (p * batch / parts)..<((p + 1) * batch / parts) }
+    (0..<max(batch, 0)).map { $0..<($0 + 1) }
 }
 
 import COpenBLAS

@@ -121,10 +121,10 @@ extension ConvKernels {
         sweep(dx)
         let dwd = needDepthwise
             ? Tensor(shape: [C, 1, gd.kernelH, gd.kernelW],
-                     data: sumChunks(depthwisePartials, chunkCount: chunks.count, length: C * taps))
+                     data: sumChunks(depthwisePartials, chunkCount: chunks.count, length: C * taps, threads: threads))
             : nil
         let dwp = needPointwise
-            ? Tensor(shape: [O, C, 1, 1], data: sumChunks(pointwisePartials, chunkCount: chunks.count, length: O * C))
+            ? Tensor(shape: [O, C, 1, 1], data: sumChunks(pointwisePartials, chunkCount: chunks.count, length: O * C, threads: threads))
             : nil
         return (dwd, dwp)
     }

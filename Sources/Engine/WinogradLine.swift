@@ -37,6 +37,7 @@ struct WinogradLine {
     /// the unpacked products that run there now, neither were groups of one image (196 columns,
     /// whose transformed input and products fit the second-level cache).
     static let columnsPerGroup = 392
+    static let minimumGroups = 10
 
     init?(_ g: ConvGeometry, isRow: Bool) {
         guard Self.enabled, g.groups == 1, g.inChannels >= 8, g.outChannels >= 8 else { return nil }
@@ -57,9 +58,12 @@ struct WinogradLine {
     /// Matrix columns of one image: its tiles times (column filters) the plane's width.
     var columnsPerImage: Int { isRow ? g.height * (tiledWidth / 4) : (g.height + 3) / 4 * g.width }
     /// Images whose products run together: groups of about ``columnsPerGroup`` columns, an even
-    /// number of them (so that two threads share them evenly), fixed by the geometry alone.
+    /// number of them (so that two threads share them evenly) and at least ``minimumGroups``
+    /// where the batch allows (so that threads that finish first wait for at most a tenth of
+    /// the work), fixed by the geometry alone.
     var imagesPerGroup: Int {
-        let groups = (g.batch * columnsPerImage + Self.columnsPerGroup - 1) / Self.columnsPerGroup
+        let groups = max((g.batch * columnsPerImage + Self.columnsPerGroup - 1) / Self.columnsPerGroup,
+                         min(g.batch, Self.minimumGroups))
         let even = g.batch >= 2 ? max(2, groups + groups % 2) : 1
         return (g.batch + even - 1) / even
     }
