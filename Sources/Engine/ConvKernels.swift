@@ -311,10 +311,15 @@ public enum ConvKernels {
     static func chunkedSum(batch: Int, length: Int, threads: KernelThreads,
                            _ body: (_ images: Range<Int>, _ accumulator: Ptr) -> Void) -> [Float] {
         let chunks = reductionChunks(batch)
-        var partials = [Float](repeating: 0, count: chunks.count * length)
-        partials.withUnsafeMutableBufferPointer { pb in
+        // Each part clears its own accumulator, so that the clearing is spread over the threads too.
+        let partials = [Float](unsafeUninitializedCapacity: chunks.count * length) { pb, count in
             let pp = UncheckedBox(pb.baseAddress!)
-            parallelFor(chunks.count, threads: threads) { ci in body(chunks[ci], pp.value + ci * length) }
+            parallelFor(chunks.count, threads: threads) { ci in
+                let acc = pp.value + ci * length
+                acc.update(repeating: 0, count: length)
+                body(chunks[ci], acc)
+            }
+            count = chunks.count * length
         }
         return sumChunks(partials, chunkCount: chunks.count, length: length, threads: threads)
     }

@@ -69,23 +69,26 @@ struct WinogradLine {
     }
 
     /// The transformed filters: 8 matrices of `outChannels x inChannels`.
+    ///
+    /// The taps are first laid out tap by tap, so that each matrix is a sum of five scaled
+    /// tap matrices in vector passes (the transform runs on one thread before the products).
     func transformedFilters(_ weight: Tensor) -> [Float] {
-        let (O, I) = (g.outChannels, g.inChannels)
+        let n = g.outChannels * g.inChannels
         let G = WinogradMatrices.shared.filter
-        return [Float](unsafeUninitializedCapacity: 8 * O * I) { v, count in
+        return withAlignedScratch(5 * n) { taps in
             weight.data.withUnsafeBufferPointer { w in
-                for o in 0..<O {
-                    for i in 0..<I {
-                        let taps = w.baseAddress! + (o * I + i) * 5
-                        for j in 0..<8 {
-                            var s: Float = 0
-                            for k in 0..<5 { s += G[j * 5 + k] * taps[k] }
-                            v[(j * O + o) * I + i] = s
-                        }
-                    }
+                for m in 0..<n {
+                    for k in 0..<5 { taps[k * n + m] = w[m * 5 + k] }
                 }
             }
-            count = 8 * O * I
+            return [Float](unsafeUninitializedCapacity: 8 * n) { v, count in
+                for j in 0..<8 {
+                    let out = v.baseAddress! + j * n
+                    Vector.affine(G[j * 5], taps, 0, out, n)
+                    for k in 1..<5 where G[j * 5 + k] != 0 { Vector.axpy(G[j * 5 + k], taps + k * n, out, n) }
+                }
+                count = 8 * n
+            }
         }
     }
 
