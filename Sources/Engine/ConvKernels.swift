@@ -507,10 +507,24 @@ public enum ConvKernels {
         /// Scatters an output-gradient plane into a zeroed wide grid at the strided positions.
         func widen(_ dy: UnsafePointer<Float>, into wide: UnsafeMutablePointer<Float>) {
             let (Ho, Wo) = (outHeight, outWidth)
-            Vector.fill(wide, 0, wideCount)
             if g.strideH == 1 && g.strideW == 1 {
-                for ho in 0..<Ho { Vector.copyRow(dy + ho * Wo, wide + ho * wp, Wo) }
+                // A row, then the few zeros up to the next row's start, as 4-wide stores that
+                // may run into the next row (written after) or the zero margin past the grid.
+                // (A fill loop here became a library call per row.)
+                let gap = wp - Wo, overrunFits = margin >= gap + 3
+                for ho in 0..<Ho {
+                    let row = wide + ho * wp
+                    Vector.copyRow(dy + ho * Wo, row, Wo)
+                    guard overrunFits else { Vector.fill(row + Wo, 0, gap); continue }
+                    var k = 0
+                    while k < gap {
+                        UnsafeMutableRawPointer(row + Wo + k).storeBytes(of: SIMD4<Float>(), as: SIMD4<Float>.self)
+                        k += 4
+                    }
+                }
+                Vector.fill(wide + Ho * wp, 0, max(0, wideCount - Ho * wp))
             } else {
+                Vector.fill(wide, 0, wideCount)
                 for ho in 0..<Ho { for wo in 0..<Wo { wide[ho * g.strideH * wp + wo * g.strideW] = dy[ho * Wo + wo] } }
             }
         }
