@@ -287,7 +287,7 @@ public enum ConvKernels {
         let K = g.patchSize, Mg = g.groupOutChannels
         let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
-                chunkedSum(batch: g.batch, length: g.outChannels * K, threads: threads) { images, acc in
+                chunkedSum(batch: g.batch, length: g.outChannels * K, cleared: false, threads: threads) { images, acc in
                     withAlignedScratch(g.isPointwise ? 0 : K * planeOut) { col in
                         for n in images {
                             let xn = xb.baseAddress! + n * g.inChannels * planeIn
@@ -295,7 +295,7 @@ public enum ConvKernels {
                             for grp in 0..<g.groups {
                                 sgemm(transB: true, m: Mg, n: K, k: planeOut, a: dyn + grp * Mg * planeOut,
                                       lda: planeOut, b: unfolded(xn, g, group: grp, into: col), ldb: planeOut,
-                                      beta: 1, c: acc + grp * Mg * K, ldc: K)
+                                      beta: n == images.lowerBound ? 0 : 1, c: acc + grp * Mg * K, ldc: K)
                             }
                         }
                     }
@@ -308,7 +308,11 @@ public enum ConvKernels {
     /// A sum over the images of a batch in a fixed order, whatever the thread count: `body`
     /// adds the contributions of one chunk of ``reductionChunks(_:)`` into its own zeroed
     /// accumulator of `length` elements; the accumulators are then added in chunk order.
-    static func chunkedSum(batch: Int, length: Int, threads: KernelThreads,
+    ///
+    /// - Parameter cleared: false when `body` writes every element of the accumulator with the
+    ///   chunk's first image (a product with `beta` 0) instead of adding to zeros, which saves
+    ///   clearing it.
+    static func chunkedSum(batch: Int, length: Int, cleared: Bool = true, threads: KernelThreads,
                            _ body: (_ images: Range<Int>, _ accumulator: Ptr) -> Void) -> [Float] {
         let chunks = reductionChunks(batch)
         // Each part clears its own accumulator, so that the clearing is spread over the threads too.
@@ -316,7 +320,7 @@ public enum ConvKernels {
             let pp = UncheckedBox(pb.baseAddress!)
             parallelFor(chunks.count, threads: threads) { ci in
                 let acc = pp.value + ci * length
-                acc.update(repeating: 0, count: length)
+                if cleared { acc.update(repeating: 0, count: length) }
                 body(chunks[ci], acc)
             }
             count = chunks.count * length

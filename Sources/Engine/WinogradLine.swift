@@ -206,7 +206,7 @@ struct WinogradLine {
         let (perImage, perGroup, plane) = (columnsPerImage, imagesPerGroup, g.height * g.width)
         let sum = dy.data.withUnsafeBufferPointer { db in
             x.data.withUnsafeBufferPointer { xb in
-                ConvKernels.chunkedSum(batch: g.batch, length: 8 * O * I, threads: threads) { images, acc in
+                ConvKernels.chunkedSum(batch: g.batch, length: 8 * O * I, cleared: false, threads: threads) { images, acc in
                     for first in stride(from: images.lowerBound, to: images.upperBound, by: perGroup) {
                         let group = first..<min(images.upperBound, first + perGroup)
                         let columns = group.count * perImage
@@ -219,7 +219,8 @@ struct WinogradLine {
                             }
                             for j in 0..<8 {
                                 sgemm(transB: true, m: O, n: I, k: columns, a: z + j * O * columns, lda: columns,
-                                      b: u + j * I * columns, ldb: columns, beta: 1, c: acc + j * O * I, ldc: I)
+                                      b: u + j * I * columns, ldb: columns, beta: first == images.lowerBound ? 0 : 1,
+                                      c: acc + j * O * I, ldc: I)
                             }
                         }
                     }
