@@ -432,7 +432,7 @@ public enum ConvKernels {
             registerRows = ConvKernels.registerRowsInUse && sameSize3x3
                 && g.strideH == g.strideW && (1...2).contains(g.strideH) && mn_depthwise_fits(Int32(g.width)) != 0
             (outHeight, outWidth) = (g.outHeight, g.outWidth)
-            writesRows = g.strideH == 1 && g.strideW == 1 && g.outWidth >= 8 && g.width >= 8
+            writesRows = g.strideH == 1 && g.strideW == 1 && outWidth >= 8 && g.width >= 8
             hp = g.height + 2 * g.padH
             wp = g.width + 2 * g.padW
             ho1 = hp - g.dilationH * (g.kernelH - 1)

@@ -37,6 +37,7 @@ struct WinogradLine {
     /// the unpacked products that run there now, neither were groups of one image (196 columns,
     /// whose transformed input and products fit the second-level cache).
     static let columnsPerGroup = 392
+    /// The fewest groups a batch of at least that many images is split into (see ``imagesPerGroup``).
     static let minimumGroups = 10
 
     init?(_ g: ConvGeometry, isRow: Bool) {
